@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up and run every check CI runs: formatting, clippy (warnings are errors), the whole test suite.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --workspace --locked

@@ -1,0 +1,325 @@
+//! The pipeline: runs each stage under its time budget, turns stage failures into findings,
+//! reports progress, scores and routes.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+use crate::annotate;
+use crate::deadline::Deadline;
+use crate::error::{IntakeError, StageError};
+use crate::forensics::{copy_move, double_jpeg, ela, noise};
+use crate::intake::{self, Limits};
+use crate::metadata::{self, MetadataConfig};
+use crate::progress::{ProgressEvent, ProgressSink};
+use crate::report::{
+    DocumentKind, Finding, Report, Severity, Stage, StageRecord, StageStatus, Verdict,
+};
+use crate::score::{self, Thresholds};
+
+/// What the caller asks for, beyond the bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub kind: DocumentKind,
+    /// IMEIs the citizen typed (used by the GD stages; carried for the report).
+    pub imeis: Vec<String>,
+    /// "Now" in seconds since the epoch, for date checks; the system clock when `None`.
+    pub now_unix: Option<i64>,
+    /// Produce the annotated PNG.
+    pub annotate: bool,
+}
+
+/// Time budget per stage. A stage past its budget becomes a `stage_timeout` finding.
+#[derive(Debug, Clone)]
+pub struct Budgets {
+    pub metadata: Duration,
+    pub ela: Duration,
+    pub copy_move: Duration,
+    pub noise: Duration,
+    pub double_jpeg: Duration,
+    pub annotate: Duration,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            metadata: Duration::from_secs(2),
+            ela: Duration::from_secs(5),
+            copy_move: Duration::from_secs(15),
+            noise: Duration::from_secs(5),
+            double_jpeg: Duration::from_secs(5),
+            annotate: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Every knob of the pipeline, with defaults suited to a Raspberry Pi kiosk.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub limits: Limits,
+    pub thresholds: Thresholds,
+    pub budgets: Budgets,
+    pub metadata: MetadataConfig,
+    pub ela: ela::ElaConfig,
+    pub copy_move: copy_move::CopyMoveConfig,
+    pub noise: noise::NoiseConfig,
+    pub double_jpeg: double_jpeg::DoubleJpegConfig,
+}
+
+/// Share of the progress bar each stage fills, in stage order; they add up to 100.
+const WEIGHTS: [(Stage, u8); 8] = [
+    (Stage::Intake, 8),
+    (Stage::Metadata, 4),
+    (Stage::Ela, 14),
+    (Stage::CopyMove, 40),
+    (Stage::Noise, 12),
+    (Stage::DoubleJpeg, 10),
+    (Stage::Score, 2),
+    (Stage::Annotate, 10),
+];
+
+fn progress_before(stage: Stage) -> u8 {
+    WEIGHTS
+        .iter()
+        .take_while(|(s, _)| *s != stage)
+        .map(|(_, w)| *w)
+        .sum()
+}
+
+fn progress_after(stage: Stage) -> u8 {
+    progress_before(stage)
+        + WEIGHTS
+            .iter()
+            .find(|(s, _)| *s == stage)
+            .map_or(0, |(_, w)| *w)
+}
+
+/// Runs stages, records them and emits progress.
+struct Runner<'a> {
+    sink: &'a mut dyn ProgressSink,
+    stages: Vec<StageRecord>,
+    findings: Vec<Finding>,
+}
+
+impl Runner<'_> {
+    fn start(&mut self, stage: Stage) -> Instant {
+        self.sink.event(&ProgressEvent::StageStarted {
+            stage,
+            progress: progress_before(stage),
+        });
+        Instant::now()
+    }
+
+    fn finish(&mut self, stage: Stage, status: StageStatus, started: Instant) {
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.stages.push(StageRecord {
+            name: stage,
+            status,
+            ms,
+        });
+        let progress = if stage == Stage::Annotate {
+            100
+        } else {
+            progress_after(stage)
+        };
+        self.sink.event(&ProgressEvent::StageFinished {
+            stage,
+            status,
+            ms,
+            progress,
+        });
+    }
+
+    /// Run one stage under `budget`. A panic, an error or an overrun becomes a finding; the
+    /// stage's own findings are kept when it finished, even late.
+    fn run<T>(
+        &mut self,
+        stage: Stage,
+        budget: Duration,
+        f: impl FnOnce(&Deadline) -> Result<T, StageError>,
+    ) -> Option<T> {
+        let started = self.start(stage);
+        let deadline = Deadline::after(budget);
+        let outcome = catch_unwind(AssertUnwindSafe(|| f(&deadline)))
+            .unwrap_or_else(|panic| Err(StageError::Failed(panic_message(&panic))));
+        let overran = started.elapsed() > budget;
+        let (status, value) = match outcome {
+            Ok(v) if overran => (StageStatus::Timeout, Some(v)),
+            Ok(v) => (StageStatus::Ok, Some(v)),
+            Err(StageError::NotApplicable(_)) => (StageStatus::Skipped, None),
+            Err(StageError::Timeout) => (StageStatus::Timeout, None),
+            Err(StageError::Failed(why)) => {
+                self.findings.push(stage_failed(stage, &why));
+                (StageStatus::Failed, None)
+            }
+        };
+        if status == StageStatus::Timeout {
+            self.findings.push(stage_timeout(stage, budget));
+        }
+        self.finish(stage, status, started);
+        value
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "internal error".to_owned()
+    }
+}
+
+fn stage_timeout(stage: Stage, budget: Duration) -> Finding {
+    let name = stage.as_str();
+    let ms = budget.as_millis();
+    Finding::new(
+        "stage_timeout",
+        stage,
+        Severity::Medium,
+        10,
+        format!("The {name} check did not finish within {ms} ms; a person should look at this document."),
+        format!("{name} যাচাই {ms} মিলিসেকেন্ডের মধ্যে শেষ হয়নি; একজন কর্মকর্তার দেখা দরকার।"),
+    )
+}
+
+fn stage_failed(stage: Stage, why: &str) -> Finding {
+    let name = stage.as_str();
+    Finding::new(
+        "stage_failed",
+        stage,
+        Severity::Medium,
+        10,
+        format!("The {name} check could not run ({why}); a person should look at this document."),
+        format!("{name} যাচাই চালানো যায়নি ({why}); একজন কর্মকর্তার দেখা দরকার।"),
+    )
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Verify one document. `Err` only when the bytes cannot be read as an image at all; every
+/// other problem, including a stage that fails or overruns, is a finding in the report.
+pub fn verify(
+    bytes: &[u8],
+    request: &Request,
+    config: &Config,
+    sink: &mut dyn ProgressSink,
+) -> Result<Report, IntakeError> {
+    let sha256 = hex(&Sha256::digest(bytes));
+    let mut runner = Runner {
+        sink,
+        stages: Vec::new(),
+        findings: Vec::new(),
+    };
+
+    let started = runner.start(Stage::Intake);
+    let decoded = match intake::intake(bytes, &config.limits) {
+        Ok(d) => d,
+        Err(e) => {
+            runner.finish(Stage::Intake, StageStatus::Failed, started);
+            return Err(e);
+        }
+    };
+    runner.finish(Stage::Intake, StageStatus::Ok, started);
+    let img = &decoded.image;
+
+    let mut fields = BTreeMap::new();
+    fields.insert("format".to_owned(), decoded.format.as_str().to_owned());
+    fields.insert("width".to_owned(), img.width().to_string());
+    fields.insert("height".to_owned(), img.height().to_string());
+    if decoded.orientation != 1 {
+        fields.insert("orientation".to_owned(), decoded.orientation.to_string());
+    }
+
+    let now = request.now_unix.unwrap_or_else(now_unix);
+    if let Some(meta) = runner.run(Stage::Metadata, config.budgets.metadata, |_| {
+        Ok(metadata::analyze(
+            bytes,
+            decoded.format,
+            &config.metadata,
+            now,
+        ))
+    }) {
+        fields.extend(meta.fields);
+        runner.findings.extend(meta.findings);
+    }
+
+    let stages: [(Stage, Duration); 4] = [
+        (Stage::Ela, config.budgets.ela),
+        (Stage::CopyMove, config.budgets.copy_move),
+        (Stage::Noise, config.budgets.noise),
+        (Stage::DoubleJpeg, config.budgets.double_jpeg),
+    ];
+    for (stage, budget) in stages {
+        let found = runner.run(stage, budget, |deadline| match stage {
+            Stage::Ela => ela::analyze(img, &config.ela, deadline),
+            Stage::CopyMove => copy_move::analyze(img, &config.copy_move, deadline),
+            Stage::Noise => noise::analyze(img, &config.noise, deadline),
+            Stage::DoubleJpeg => double_jpeg::analyze(bytes, img, &config.double_jpeg, deadline),
+            _ => Err(StageError::NotApplicable("not a forensic stage")),
+        });
+        runner.findings.extend(found.unwrap_or_default());
+    }
+
+    let started = runner.start(Stage::Score);
+    let mut findings = std::mem::take(&mut runner.findings);
+    findings.sort_by(|a, b| a.stage.cmp(&b.stage).then(b.points.cmp(&a.points)));
+    let risk = score::risk(&findings);
+    runner.finish(Stage::Score, StageStatus::Ok, started);
+
+    let annotated_png = if request.annotate {
+        runner
+            .run(Stage::Annotate, config.budgets.annotate, |_| {
+                annotate::annotate(img, &findings)
+            })
+            .or(None)
+    } else {
+        let started = runner.start(Stage::Annotate);
+        runner.finish(Stage::Annotate, StageStatus::Skipped, started);
+        None
+    };
+    // An annotate failure adds a finding after scoring; fold it in before routing.
+    findings.append(&mut runner.findings);
+    let risk = risk.max(score::risk(&findings));
+    let verdict: Verdict = score::route(risk, &findings, &runner.stages, &config.thresholds);
+
+    Ok(Report {
+        sha256,
+        kind: request.kind,
+        verdict,
+        risk,
+        findings,
+        fields,
+        stages: runner.stages,
+        annotated_png,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_fill_the_bar() {
+        assert_eq!(WEIGHTS.iter().map(|(_, w)| u32::from(*w)).sum::<u32>(), 100);
+        assert_eq!(progress_before(Stage::Intake), 0);
+        assert_eq!(progress_after(Stage::Annotate), 100);
+    }
+}
