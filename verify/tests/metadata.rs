@@ -558,7 +558,15 @@ fn exif_presence_and_damage() {
     let mut huge_count = full.clone();
     // First entry's count set to 0x7fffffff: its value cannot fit.
     huge_count[8 + 2 + 4..8 + 2 + 8].copy_from_slice(&0x7FFF_FFFFu32.to_le_bytes());
-    let cases: [(&str, Vec<u8>, Codes, Codes); 6] = [
+    // A TIFF whose Make claims 200 kB: refused as damage before any copy is made.
+    let oversized = exif_block(vec![ascii(0x010F, &"A".repeat(200_000))], vec![]);
+    let cases: [(&str, Vec<u8>, Codes, Codes); 7] = [
+        (
+            "oversized field",
+            oversized,
+            &["exif_malformed"],
+            &["exif_missing"],
+        ),
         (
             "no exif",
             small_jpeg(),
@@ -778,4 +786,59 @@ proptest! {
         let png = png_with(&[(b"eXIf", block.clone()), text_chunk("parameters", &xmp), ztxt_chunk("prompt", &tiff)]);
         let _ = run(&png);
     }
+}
+
+// ---------- cost on hostile inputs ----------
+
+#[test]
+fn hostile_inputs_cost_linear_time() {
+    const SIZE: usize = 8 << 20;
+    let repeat = |head: &[u8], unit: &[u8]| {
+        let mut v = head.to_vec();
+        while v.len() < SIZE {
+            v.extend_from_slice(unit);
+        }
+        v
+    };
+    let mut many_text = small_png_head();
+    while many_text.len() < SIZE {
+        let (_, d) = text_chunk("Software", "x");
+        png_chunk(&mut many_text, b"tEXt", &d);
+    }
+    let cases: [(&str, Vec<u8>); 6] = [
+        ("jpeg fill bytes", repeat(b"\xff\xd8", b"\xff")),
+        ("jpeg stuffed scan", {
+            let mut v = small_jpeg();
+            v.truncate(v.len() - 2);
+            repeat(&v, b"\xff\x00")
+        }),
+        (
+            "unterminated xmp",
+            repeat(b"\xff\xd8\xff\xe1\xff\xff", b"<x:xmpmeta "),
+        ),
+        (
+            "exif markers",
+            repeat(b"\xff\xd8", b"\xff\xe1\x00\x08Exif\x00\x00"),
+        ),
+        ("png text flood", many_text),
+        (
+            "tiff zeros",
+            repeat(b"II*\x00\x08\x00\x00\x00\xff\xff", b"\x00"),
+        ),
+    ];
+    for (name, bytes) in cases {
+        let started = Instant::now();
+        let _ = verify::intake::intake(&bytes, &verify::intake::Limits::default());
+        let format = sniff(&bytes).unwrap_or(Format::Jpeg);
+        let _ = analyze(&bytes, format, &MetadataConfig::default(), NOW);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "{name}: {took:?} for 8 MiB");
+    }
+}
+
+/// PNG signature and IHDR only.
+fn small_png_head() -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    png_chunk(&mut out, b"IHDR", &[0, 0, 0, 8, 0, 0, 0, 8, 8, 2, 0, 0, 0]);
+    out
 }

@@ -50,11 +50,18 @@ pub fn read(bytes: &[u8]) -> ExifState {
     let result = exif::Reader::new()
         .continue_on_error(true)
         .read_from_container(&mut Cursor::new(bytes));
+    let oversized = |exif: &Exif| oversized_field(exif.buf(), exif.little_endian());
     match result {
-        Ok(exif) => ExifState::Read(facts(&exif)),
+        Ok(exif) => match oversized(&exif) {
+            Some(why) => ExifState::Malformed { facts: None, why },
+            None => ExifState::Read(facts(&exif)),
+        },
         Err(exif::Error::NotFound(_)) => ExifState::Absent,
         Err(exif::Error::PartialResult(partial)) => {
             let (exif, errors) = partial.into_inner();
+            if let Some(why) = oversized(&exif) {
+                return ExifState::Malformed { facts: None, why };
+            }
             let why = errors
                 .first()
                 .map_or_else(|| "damaged entries".to_owned(), ToString::to_string);
@@ -69,6 +76,73 @@ pub fn read(bytes: &[u8]) -> ExifState {
             why: e.to_string(),
         },
     }
+}
+
+/// Largest value this stage reads from one EXIF field; camera names, dates and comments are
+/// far smaller, and the reader copies each value it reads.
+const MAX_FIELD_BYTES: u64 = 64 * 1024;
+
+/// Tags read by [`facts`] (numbers, in IFD0, the Exif IFD and the GPS IFD).
+const READ_TAGS: [u16; 22] = [
+    0x010F, 0x0110, 0x0131, 0x0132, 0x829A, 0x829D, 0x8827, 0x9003, 0x9004, 0x9010, 0x9011, 0x9012,
+    0x9209, 0x920A, 0x9286, 0x0001, 0x0002, 0x0003, 0x0004, 0x8769, 0x8825, 0xA005,
+];
+
+/// Before any value is read: does a field we read claim an implausibly large value? Walks
+/// IFD0 and its Exif and GPS sub-IFDs (entry headers only), so hostile counts cannot make the
+/// reader copy the whole file once per field.
+fn oversized_field(buf: &[u8], le: bool) -> Option<String> {
+    let u16_at = |at: usize| -> Option<u16> {
+        let s = buf.get(at..at.checked_add(2)?)?;
+        Some(if le {
+            u16::from_le_bytes([s[0], s[1]])
+        } else {
+            u16::from_be_bytes([s[0], s[1]])
+        })
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let s = buf.get(at..at.checked_add(4)?)?;
+        let a = [s[0], s[1], s[2], s[3]];
+        Some(if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        })
+    };
+    let mut ifds = vec![usize::try_from(u32_at(4)?).ok()?];
+    let mut walked = 0;
+    while let Some(ifd) = ifds.pop() {
+        walked += 1;
+        if walked > 3 {
+            break;
+        }
+        let count = usize::from(u16_at(ifd).unwrap_or(0));
+        for i in 0..count {
+            let e = ifd + 2 + i * 12;
+            let (Some(tag), Some(typ), Some(n)) = (u16_at(e), u16_at(e + 2), u32_at(e + 4)) else {
+                break;
+            };
+            if !READ_TAGS.contains(&tag) {
+                continue;
+            }
+            let unit: u64 = match typ {
+                3 | 8 => 2,
+                4 | 9 | 11 => 4,
+                5 | 10 | 12 => 8,
+                _ => 1,
+            };
+            let size = unit * u64::from(n);
+            if size > MAX_FIELD_BYTES {
+                return Some(format!("field 0x{tag:04x} claims {size} bytes"));
+            }
+            if matches!(tag, 0x8769 | 0x8825) && walked == 1 {
+                if let Some(sub) = u32_at(e + 8).and_then(|o| usize::try_from(o).ok()) {
+                    ifds.push(sub);
+                }
+            }
+        }
+    }
+    None
 }
 
 fn ascii(exif: &Exif, tag: Tag) -> Option<String> {
