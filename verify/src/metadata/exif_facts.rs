@@ -118,7 +118,9 @@ fn oversized_field(buf: &[u8], le: bool) -> Option<String> {
         }
         let count = usize::from(u16_at(ifd).unwrap_or(0));
         for i in 0..count {
-            let e = ifd + 2 + i * 12;
+            let Some(e) = ifd.checked_add(2 + i * 12) else {
+                break;
+            };
             let (Some(tag), Some(typ), Some(n)) = (u16_at(e), u16_at(e + 2), u32_at(e + 4)) else {
                 break;
             };

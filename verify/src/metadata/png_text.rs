@@ -36,7 +36,7 @@ pub fn read(bytes: &[u8], limits: TextLimits) -> Vec<TextChunk> {
         let Some(data) = bytes.get(pos + 8..(pos + 8).saturating_add(len)) else {
             break;
         };
-        pos = pos + 12 + len;
+        pos = pos.saturating_add(12).saturating_add(len);
         if &kind == b"IEND" {
             break;
         }
