@@ -14,7 +14,7 @@ use crate::deadline::Deadline;
 use crate::error::StageError;
 use crate::report::{Finding, Region, Severity, Stage};
 
-use blockmap::{components, median, median_mad, scaled_points, BlockMap, Plane};
+use blockmap::{components, median_mad, scaled_points, BlockMap, Plane};
 
 /// Knobs for this stage.
 #[derive(Debug, Clone)]
@@ -180,28 +180,11 @@ pub(crate) fn high_pass(p: &Plane) -> Plane {
     out
 }
 
-/// ln(error) minus the ln(error) that cells of the same texture energy show in this image:
-/// cells are ranked by texture, cut into bins, and each bin's median error is the expectation.
+/// ln(error) minus the ln(error) that cells of the same texture energy show in this image.
 fn texture_corrected(error: &BlockMap, texture: &BlockMap) -> BlockMap {
-    const BINS: usize = 12;
-    let n = error.values.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| texture.values[a].total_cmp(&texture.values[b]));
     let log_e: Vec<f32> = error.values.iter().map(|e| (e + 0.25).ln()).collect();
     let mut out = BlockMap::new(error.bw, error.bh, error.block);
-    let bins = BINS.min(n.max(1));
-    for b in 0..bins {
-        let lo = b * n / bins;
-        let hi = ((b + 1) * n / bins).max(lo + 1).min(n);
-        if lo >= hi {
-            continue;
-        }
-        let mut vals: Vec<f32> = order[lo..hi].iter().map(|&i| log_e[i]).collect();
-        let expect = median(&mut vals);
-        for &i in &order[lo..hi] {
-            out.values[i] = log_e[i] - expect;
-        }
-    }
+    out.values = blockmap::residual_by_bins(&log_e, &texture.values, None);
     out
 }
 

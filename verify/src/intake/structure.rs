@@ -250,7 +250,7 @@ fn tiff(b: &[u8]) -> Result<Option<(u32, u32)>, IntakeError> {
         ));
     };
     let count = usize::from(count);
-    if ifd + 2 + count * 12 > b.len() {
+    if ifd.saturating_add(2).saturating_add(count * 12) > b.len() {
         return Err(truncated("the TIFF image directory is cut off"));
     }
     // (tag, type, count, value-or-offset position)
@@ -387,7 +387,12 @@ pub(super) fn refuse_unknown(b: &[u8]) -> IntakeError {
 
 fn looks_like_text(b: &[u8]) -> bool {
     let head = &b[..b.len().min(512)];
-    head.iter()
+    let utf8 = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // Only a character cut at the 512-byte mark.
+        Err(e) => e.error_len().is_none(),
+    };
+    utf8 && head
+        .iter()
         .all(|&c| c == b'\n' || c == b'\r' || c == b'\t' || (0x20..0x7F).contains(&c) || c >= 0x80)
-        && std::str::from_utf8(head).is_ok()
 }

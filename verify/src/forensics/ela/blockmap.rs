@@ -181,3 +181,31 @@ pub(crate) fn scaled_points(strength: f32, min: u32, max: u32) -> u32 {
     let p = min as f32 + s * (max.saturating_sub(min)) as f32;
     (p.round() as u32).clamp(min, max)
 }
+
+/// `value[i]` minus the median `value` of the cells whose `key` is similar: cells are ranked by
+/// `key` and cut into twelve equal bins. Cells with `use_cell[i] == false` get 0 and do not
+/// count towards the medians.
+pub(crate) fn residual_by_bins(value: &[f32], key: &[f32], use_cell: Option<&[bool]>) -> Vec<f32> {
+    const BINS: usize = 12;
+    let usable = |i: usize| use_cell.is_none_or(|u| u.get(i).copied().unwrap_or(false));
+    let mut order: Vec<usize> = (0..value.len().min(key.len()))
+        .filter(|&i| usable(i))
+        .collect();
+    order.sort_by(|&a, &b| key[a].total_cmp(&key[b]));
+    let n = order.len();
+    let mut out = vec![0.0; value.len()];
+    let bins = BINS.min(n.max(1));
+    for b in 0..bins {
+        let lo = b * n / bins;
+        let hi = ((b + 1) * n / bins).min(n);
+        if lo >= hi {
+            continue;
+        }
+        let mut vals: Vec<f32> = order[lo..hi].iter().map(|&i| value[i]).collect();
+        let expect = median(&mut vals);
+        for &i in &order[lo..hi] {
+            out[i] = value[i] - expect;
+        }
+    }
+    out
+}
