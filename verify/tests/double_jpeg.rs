@@ -54,12 +54,11 @@ fn upright(bytes: &[u8]) -> RgbImage {
 }
 
 fn run(bytes: &[u8]) -> Result<Vec<Finding>, StageError> {
-    analyze(
-        bytes,
-        &upright(bytes),
-        &DoubleJpegConfig::default(),
-        &Deadline::none(),
-    )
+    run_with(bytes, &DoubleJpegConfig::default())
+}
+
+fn run_with(bytes: &[u8], cfg: &DoubleJpegConfig) -> Result<Vec<Finding>, StageError> {
+    analyze(bytes, &upright(bytes), cfg, &Deadline::none())
 }
 
 #[derive(Debug)]
@@ -80,7 +79,11 @@ fn located(findings: &[Finding], truth: &Region) -> bool {
 }
 
 fn check(label: &str, bytes: &[u8], expect: Expect) {
-    let out = run(bytes);
+    check_with(label, bytes, &DoubleJpegConfig::default(), expect);
+}
+
+fn check_with(label: &str, bytes: &[u8], cfg: &DoubleJpegConfig, expect: Expect) {
+    let out = run_with(bytes, cfg);
     for f in out.iter().flatten() {
         assert_eq!(f.code, "double_jpeg", "{label}");
         assert!(f.points <= 15, "{label}: {f:?}");
@@ -118,9 +121,17 @@ fn once_compressed_area_in_a_twice_compressed_photo_is_located() {
         let t = spot(&base, i);
         let mut img = decode(&jpeg(&base, q1));
         paste(&mut img, &base, (t.x, t.y), (t.x, t.y), (t.w, t.h));
-        check(
-            &format!("{name} q{q1}→q{q2}"),
-            &jpeg(&img, q2),
+        let bytes = jpeg(&img, q2);
+        check(&format!("{name} q{q1}→q{q2}"), &bytes, Expect::Located(t));
+        // The path for images too large to decode whole: sampled calibration, no grid check.
+        let capped = DoubleJpegConfig {
+            max_blocks: 2_000,
+            ..DoubleJpegConfig::default()
+        };
+        check_with(
+            &format!("{name} q{q1}→q{q2} capped"),
+            &bytes,
+            &capped,
             Expect::Located(t),
         );
     }
@@ -142,6 +153,30 @@ fn area_pasted_off_grid_from_the_same_jpeg_is_located() {
         paste(&mut img, &once, src, (t.x, t.y), (t.w, t.h));
         check(
             &format!("{name} shifted q{q1}→q{q2}"),
+            &jpeg(&img, q2),
+            Expect::Located(t),
+        );
+    }
+}
+
+#[test]
+fn twice_compressed_area_in_a_once_compressed_photo_is_located() {
+    for (i, name) in photos().iter().enumerate() {
+        let base = fresh(name);
+        let (q1, q2) = QUALITIES[(i + 2) % QUALITIES.len()];
+        // A larger area (about 14 % of the photo): the comb must show in the histograms.
+        let t = spot(&base, i + 7);
+        let t = Region::new(
+            t.x.min(base.width() - 240) & !7,
+            t.y.min(base.height() - 192) & !7,
+            240,
+            192,
+        );
+        let once = decode(&jpeg(&base, q1));
+        let mut img = base.clone();
+        paste(&mut img, &once, (t.x, t.y), (t.x, t.y), (t.w, t.h));
+        check(
+            &format!("{name} area q{q1}→q{q2}"),
             &jpeg(&img, q2),
             Expect::Located(t),
         );
@@ -347,6 +382,14 @@ fn clean_photos_rarely_get_a_regional_finding() {
         analyze(&bytes, &img, &cfg, &Deadline::none()).expect("a JPEG");
     }
     eprintln!("800×600: {:?} per image", started.elapsed() / 5);
+
+    // A 24-megapixel photo, past the cap on blocks decoded whole.
+    let big = image::imageops::resize(&photo, 6000, 4000, image::imageops::FilterType::Triangle);
+    let bytes = jpeg(&big, 90);
+    let img = decode(&bytes);
+    let started = Instant::now();
+    analyze(&bytes, &img, &cfg, &Deadline::none()).expect("a JPEG");
+    eprintln!("6000×4000: {:?}", started.elapsed());
 }
 
 #[test]
@@ -363,7 +406,11 @@ fn a_spent_deadline_stops_the_stage() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig {
+        cases: 400,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Damaged JPEGs never panic: flipped bytes and cuts anywhere in the file.
     #[test]

@@ -123,7 +123,7 @@ pub fn analyze(
         max_q1: 40,
         noise_sigma: 0.7,
         calibration_blocks: 20_000,
-        min_gain_per_coeff: 0.02,
+        min_gain_per_coeff: 0.004,
         min_gain: 30.0,
     };
     // Pixels are decoded whole only up to `max_blocks`; past that the calibration decodes the
@@ -236,17 +236,15 @@ fn aligned_regions(map: &AlignedMap, bw: usize, bh: usize, cfg: &DoubleJpegConfi
     let th = cfg.llr_threshold;
     let single: Vec<bool> = mean.iter().map(|&m| m < -th).collect();
     let double: Vec<bool> = mean.iter().map(|&m| m > th).collect();
-    let n_single = single.iter().filter(|&&b| b).count();
     let n_double = double.iter().filter(|&&b| b).count();
     let total = (bw * bh) as f32;
     // The image's own history decides which kind of area is the odd one out.
     let background_double = map.alpha() >= cfg.min_double_share && n_double as f32 >= 0.3 * total;
+    // Otherwise the comb is confined to part of the picture: look for that part.
     let (mask, is_double) = if background_double {
         (single, false)
-    } else if n_double > 0 && (n_single as f32) < 0.1 * total {
-        (double, true)
     } else {
-        return Vec::new();
+        (double, true)
     };
     components(&mask, bw, bh)
         .into_iter()
