@@ -111,7 +111,7 @@ impl Default for CopyMoveConfig {
             min_zncc: 0.75,
             min_support: 0.5,
             min_detail_zncc: 0.5,
-            min_area_share: 0.0005,
+            min_area_share: 0.001,
             min_area_px: 64,
             max_overlap: 0.2,
             max_periodic: 0.3,
@@ -239,6 +239,7 @@ fn verify_fit(
         .count();
     Some(Verdict {
         overlap: on_source as f64 / d.pixels.len().max(1) as f64,
+
         transform: t,
         source: d.source,
         target: d.target,

@@ -439,6 +439,29 @@ fn orientations(img: &Plane, e: &Extremum) -> Vec<f32> {
     out
 }
 
+/// Integer columns `j` (a superset, one either side) for which both `j·cos − i·sin` and
+/// `j·sin + i·cos` lie in (−l, l); `None` when there are none.
+fn grid_columns(i: f32, cos_t: f32, sin_t: f32, l: f32) -> Option<(isize, isize)> {
+    let (mut lo, mut hi) = (f32::NEG_INFINITY, f32::INFINITY);
+    // a·j + b ∈ (−l, l)
+    for (a, b) in [(cos_t, -i * sin_t), (sin_t, i * cos_t)] {
+        if a.abs() < 1e-6 {
+            if b.abs() >= l {
+                return None;
+            }
+            continue;
+        }
+        let (p, q) = ((-l - b) / a, (l - b) / a);
+        lo = lo.max(p.min(q));
+        hi = hi.min(p.max(q));
+    }
+    if lo > hi {
+        return None;
+    }
+    let clamp = |v: f32| v.clamp(-1.0e6, 1.0e6) as isize;
+    Some((clamp(lo) - 1, clamp(hi) + 1))
+}
+
 /// The 128-D descriptor of an extremum at orientation `ori` (degrees), as bytes.
 fn descriptor(img: &Plane, e: &Extremum, ori: f32, out: &mut [u8]) {
     const D: usize = DESCR_WIDTH;
@@ -465,11 +488,14 @@ fn descriptor(img: &Plane, e: &Extremum, ori: f32, out: &mut [u8]) {
             continue;
         }
         let wi = ex[(i + radius) as usize];
-        for j in -radius..=radius {
+        // Only the columns whose rotated coordinates can land in the histogram grid.
+        let Some((jlo, jhi)) = grid_columns(i as f32, cos_t, sin_t, D as f32 / 2.0 + 0.5) else {
+            continue;
+        };
+        let jlo = jlo.max(-radius).max(1 - px);
+        let jhi = jhi.min(radius).min(w - 2 - px);
+        for j in jlo..=jhi {
             let x = px + j;
-            if x <= 0 || x >= w - 1 {
-                continue;
-            }
             let c_rot = j as f32 * cos_t - i as f32 * sin_t;
             let r_rot = j as f32 * sin_t + i as f32 * cos_t;
             let rbin = r_rot + D as f32 / 2.0 - 0.5;
