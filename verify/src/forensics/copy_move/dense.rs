@@ -317,15 +317,17 @@ fn solve(mut a: [[f64; 8]; 8], mut b: [f64; 8]) -> Option<[f64; 8]> {
     const N: usize = 8;
     for col in 0..N {
         let piv = (col..N).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if !(a[piv][col].abs() > 1e-12) {
+        // NaN pivots fail this test too.
+        if a[piv][col].abs().partial_cmp(&1e-12) != Some(std::cmp::Ordering::Greater) {
             return None;
         }
         a.swap(col, piv);
         b.swap(col, piv);
+        let pivot_row = a[col];
         for row in col + 1..N {
-            let f = a[row][col] / a[col][col];
-            for k in col..N {
-                a[row][k] -= f * a[col][k];
+            let f = a[row][col] / pivot_row[col];
+            for (v, p) in a[row].iter_mut().zip(&pivot_row).skip(col) {
+                *v -= f * p;
             }
             b[row] -= f * b[col];
         }
@@ -397,9 +399,11 @@ pub fn align(g: &Gray, t: &Affine, pixels: &[Pt], iterations: usize) -> Option<A
         if used < 16 {
             return None;
         }
-        for a in 0..8 {
-            for b in 0..a {
-                jtj[a][b] = jtj[b][a];
+        // Mirror the upper triangle.
+        for a in 1..8 {
+            let (upper, lower) = jtj.split_at_mut(a);
+            for (b, row) in upper.iter().enumerate() {
+                lower[0][b] = row[a];
             }
         }
         let delta = solve(jtj, jtr)?;

@@ -343,11 +343,11 @@ fn extrema(oct: &Octave, octave: usize, prm: &SiftParams) -> Vec<Extremum> {
         .collect()
 }
 
-/// `atan2(y, x)` in degrees 0..360, to about 0.3° (OpenCV's `fastAtan2` polynomial).
+/// `atan2(y, x)` in degrees 0..360, to about 0.01° (OpenCV's `fastAtan2` polynomial).
 #[inline]
 fn fast_atan2(y: f32, x: f32) -> f32 {
     const K: f32 = 180.0 / std::f32::consts::PI;
-    const P1: f32 = 0.997_987_9 * K;
+    const P1: f32 = 0.999_787_84 * K;
     const P3: f32 = -0.325_808_4 * K;
     const P5: f32 = 0.155_578_65 * K;
     const P7: f32 = -0.044_326_556 * K;
@@ -716,7 +716,7 @@ mod tests {
             let (y, x) = a.sin_cos();
             let got = fast_atan2(y, x);
             let diff = (got - i as f32).abs().min(360.0 - (got - i as f32).abs());
-            assert!(diff < 0.1, "{i}: {got}");
+            assert!(diff < 0.02, "{i}: {got}");
         }
     }
 
