@@ -152,7 +152,16 @@ fn verify_file(
         code: "io_error",
         message: format!("cannot read {}: {e}", path.display()),
     })?;
-    verify::verify(&bytes, request, config, &mut on_progress).map_err(|e| InputError {
+    let started = std::time::Instant::now();
+    let outcome = verify::verify(&bytes, request, config, &mut on_progress);
+    let ms = started.elapsed().as_millis();
+    match &outcome {
+        Ok(r) => {
+            tracing::info!(file = %path.display(), verdict = r.verdict.as_str(), risk = r.risk, ms, "verified")
+        }
+        Err(e) => tracing::warn!(file = %path.display(), code = e.code(), error = %e, "refused"),
+    }
+    outcome.map_err(|e| InputError {
         code: e.code(),
         message: e.to_string(),
     })

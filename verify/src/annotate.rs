@@ -6,6 +6,8 @@
 
 use font8x8::legacy::BASIC_LEGACY;
 use image::{Rgb, RgbImage};
+use imageproc::drawing::draw_filled_rect_mut;
+use imageproc::rect::Rect;
 
 use crate::error::StageError;
 use crate::report::{Finding, Region, Severity};
@@ -66,17 +68,20 @@ fn colour_of(severity: Severity) -> Rgb<u8> {
     }
 }
 
-/// Fill the rectangle [x0, x1) × [y0, y1), clipped to the image.
+/// Fill the rectangle [x0, x1) × [y0, y1); imageproc clips it to the image.
 fn fill(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, colour: Rgb<u8>) {
-    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
-    let (x0, y0) = (x0.clamp(0, w), y0.clamp(0, h));
-    let (x1, y1) = (x1.clamp(0, w), y1.clamp(0, h));
-    for y in y0..y1 {
-        for x in x0..x1 {
-            // In range by the clamps above.
-            img.put_pixel(x as u32, y as u32, colour);
-        }
+    if x1 <= x0 || y1 <= y0 {
+        return;
     }
+    let (Ok(x), Ok(y), Ok(w), Ok(h)) = (
+        i32::try_from(x0),
+        i32::try_from(y0),
+        u32::try_from(x1 - x0),
+        u32::try_from(y1 - y0),
+    ) else {
+        return;
+    };
+    draw_filled_rect_mut(img, Rect::at(x, y).of_size(w, h), colour);
 }
 
 /// A hollow box `thickness` px wide drawn just inside `r` (so it stays within the region and
