@@ -21,7 +21,7 @@ use image::{ImageDecoder, RgbImage};
 
 use crate::deadline::Deadline;
 use crate::error::StageError;
-use crate::forensics::ela::blockmap::{components, scaled_points, Component};
+use crate::forensics::blockmap::{components, scaled_points, Component};
 use crate::report::{Finding, Region, Severity, Stage};
 
 use aligned::{AlignedMap, AlignedParams};

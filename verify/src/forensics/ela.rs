@@ -6,15 +6,13 @@
 //! show elsewhere in the image. Only blocks far above that expectation, in connected groups of a
 //! useful size, become a finding, and the points stay modest: ELA corroborates, it does not decide.
 
-pub(crate) mod blockmap;
-
 use image::RgbImage;
 
 use crate::deadline::Deadline;
 use crate::error::StageError;
 use crate::report::{Finding, Region, Severity, Stage};
 
-use blockmap::{components, median_mad, scaled_points, BlockMap, Plane};
+use crate::forensics::blockmap::{components, median_mad, scaled_points, BlockMap, Plane};
 
 /// Knobs for this stage.
 #[derive(Debug, Clone)]
@@ -184,7 +182,7 @@ pub(crate) fn high_pass(p: &Plane) -> Plane {
 fn texture_corrected(error: &BlockMap, texture: &BlockMap) -> BlockMap {
     let log_e: Vec<f32> = error.values.iter().map(|e| (e + 0.25).ln()).collect();
     let mut out = BlockMap::new(error.bw, error.bh, error.block);
-    out.values = blockmap::residual_by_bins(&log_e, &texture.values, None);
+    out.values = crate::forensics::blockmap::residual_by_bins(&log_e, &texture.values, None);
     out
 }
 

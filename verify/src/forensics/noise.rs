@@ -24,7 +24,7 @@ use image::RgbImage;
 
 use crate::deadline::Deadline;
 use crate::error::StageError;
-use crate::forensics::ela::blockmap::{components, median, median_mad, scaled_points, Plane};
+use crate::forensics::blockmap::{components, median, median_mad, scaled_points, Plane};
 use crate::report::{Finding, Region, Severity, Stage};
 
 /// Knobs for this stage.

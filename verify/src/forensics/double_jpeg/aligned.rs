@@ -4,7 +4,7 @@
 
 use crate::deadline::Deadline;
 use crate::error::StageError;
-use crate::forensics::ela::blockmap::Plane;
+use crate::forensics::blockmap::Plane;
 
 use super::blocks::{Dct8, LumaBlocks};
 use super::header::{ijg_table, ZIGZAG};

@@ -2,7 +2,7 @@
 //! and the 8×8 transforms the stage needs to go between blocks and pixels.
 
 use crate::error::StageError;
-use crate::forensics::ela::blockmap::Plane;
+use crate::forensics::blockmap::Plane;
 
 use super::aligned::ShiftedBlocks;
 use super::header::Header;

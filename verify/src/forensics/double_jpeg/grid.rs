@@ -6,7 +6,7 @@
 
 use crate::deadline::Deadline;
 use crate::error::StageError;
-use crate::forensics::ela::blockmap::Plane;
+use crate::forensics::blockmap::Plane;
 
 /// Knobs of the grid detector.
 #[derive(Debug, Clone)]
