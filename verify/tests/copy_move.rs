@@ -295,6 +295,12 @@ fn odd_images_never_panic() {
             Rgb([0, 0, 0])
         }
     });
+    // Everything copied once: the left half repeated on the right.
+    let doubled = RgbImage::from_fn(800, 600, |x, y| {
+        let x = x % 400;
+        let v = (x.wrapping_mul(2_246_822_519) ^ y.wrapping_mul(3_266_489_917)).rotate_left(11);
+        Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
+    });
     let images = [
         RgbImage::new(1, 1),
         RgbImage::new(2, 300),
@@ -306,6 +312,7 @@ fn odd_images_never_panic() {
         RgbImage::from_fn(900, 700, |x, y| Rgb([(x / 4) as u8, (y / 3) as u8, 128])),
         noise,
         stripes,
+        doubled,
     ];
     for img in &images {
         match analyze(img, &CopyMoveConfig::default(), &Deadline::none()) {

@@ -1,5 +1,8 @@
 //! Geometry of a clone: affine transforms, clustering of matched pairs, and RANSAC fits.
 
+use crate::deadline::Deadline;
+use crate::error::StageError;
+
 /// A point in working-image pixels.
 pub type Pt = (f64, f64);
 
@@ -185,8 +188,13 @@ fn dist2(p: Pt, q: Pt) -> f64 {
 /// Groups of matched pairs whose two ends lie near each other's (single linkage within
 /// `radius`). Pairs are oriented within a group so that their first ends are on the same side;
 /// each group comes back as (pair index, flipped).
-pub fn cluster(pairs: &[(Pt, Pt)], radius: f64) -> Vec<Vec<(usize, bool)>> {
+pub fn cluster(
+    pairs: &[(Pt, Pt)],
+    radius: f64,
+    deadline: &Deadline,
+) -> Result<Vec<Vec<(usize, bool)>>, StageError> {
     let r2 = radius * radius;
+    let mut visited = 0usize;
     let n = pairs.len();
     let mut flipped: Vec<Option<bool>> = vec![None; n];
     let mut groups = Vec::new();
@@ -198,6 +206,10 @@ pub fn cluster(pairs: &[(Pt, Pt)], radius: f64) -> Vec<Vec<(usize, bool)>> {
         let mut group = vec![(start, false)];
         let mut queue = vec![start];
         while let Some(i) = queue.pop() {
+            visited += 1;
+            if visited % 256 == 0 {
+                deadline.check()?;
+            }
             let fi = flipped[i].unwrap_or(false);
             let (pi, qi) = if fi {
                 (pairs[i].1, pairs[i].0)
@@ -225,7 +237,7 @@ pub fn cluster(pairs: &[(Pt, Pt)], radius: f64) -> Vec<Vec<(usize, bool)>> {
         }
         groups.push(group);
     }
-    groups
+    Ok(groups)
 }
 
 /// A transform fitted to part of a group, with its inliers oriented source → target.
@@ -448,7 +460,7 @@ mod tests {
             ((205.0, 15.0), (15.0, 15.0)),
             ((500.0, 500.0), (600.0, 400.0)),
         ];
-        let groups = cluster(&pairs, 20.0);
+        let groups = cluster(&pairs, 20.0, &Deadline::none()).expect("no deadline");
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0], vec![(0, false), (1, true)]);
     }

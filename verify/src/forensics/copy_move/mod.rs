@@ -292,7 +292,7 @@ pub fn detect(
         })
         .collect();
     let diag = ((gray.w * gray.w + gray.h * gray.h) as f64).sqrt();
-    let groups = geometry::cluster(&pts, (cfg.cluster_radius * diag).max(16.0));
+    let groups = geometry::cluster(&pts, (cfg.cluster_radius * diag).max(16.0), deadline)?;
     let prm = RansacParams {
         iterations: cfg.ransac_iterations,
         tolerance: cfg.ransac_tolerance,
@@ -497,7 +497,11 @@ fn finding(c: &Candidate) -> Finding {
     }
     if (c.scale - 1.0).abs() >= 0.05 {
         en.push_str(&format!(", scaled {:.1}×", c.scale));
-        bn.push_str(&format!(", {:.1} গুণ আকারে", c.scale));
+        if c.scale > 1.0 {
+            bn.push_str(&format!(", {:.1} গুণ বড় করে", c.scale));
+        } else {
+            bn.push_str(&format!(", {:.1} গুণ ছোট করে", 1.0 / c.scale));
+        }
     }
     en.push_str(". Check both places for duplicated content.");
     bn.push_str("। দুটি জায়গাই মিলিয়ে দেখুন।");
