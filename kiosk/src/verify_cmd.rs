@@ -159,7 +159,7 @@ fn verify_file(
         Ok(r) => {
             tracing::info!(file = %path.display(), verdict = r.verdict.as_str(), risk = r.risk, ms, "verified")
         }
-        Err(e) => tracing::warn!(file = %path.display(), code = e.code(), error = %e, "refused"),
+        Err(e) => tracing::info!(file = %path.display(), code = e.code(), error = %e, "refused"),
     }
     outcome.map_err(|e| InputError {
         code: e.code(),
