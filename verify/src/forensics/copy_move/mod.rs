@@ -54,6 +54,9 @@ pub struct CopyMoveConfig {
     pub ransac_tolerance: f64,
     /// Fewest inliers a fit needs.
     pub min_inliers: usize,
+    /// At most this many fits are checked (largest clusters first), which bounds the time
+    /// spent on images full of look-alikes.
+    pub max_fits: usize,
     /// Largest scale change between copy and original (and its inverse the smallest).
     pub max_scale: f64,
     /// Largest ratio of the two axis scales of an affine fit.
@@ -102,6 +105,7 @@ impl Default for CopyMoveConfig {
             ransac_iterations: 300,
             ransac_tolerance: 3.0,
             min_inliers: 4,
+            max_fits: 24,
             max_scale: 3.0,
             max_anisotropy: 2.0,
             min_shift: 16.0,
@@ -320,10 +324,17 @@ pub fn detect(
     let to_full = 1.0 / scale;
     let (fw, fh) = (img.width(), img.height());
 
+    // Largest clusters first; the work is bounded by `max_fits`.
+    let mut order: Vec<usize> = (0..groups.len())
+        .filter(|&g| groups[g].len() >= cfg.min_inliers)
+        .collect();
+    order.sort_by_key(|&g| std::cmp::Reverse(groups[g].len()));
+    let mut fits = 0usize;
     let mut found: Vec<(Candidate, BoxF, BoxF)> = Vec::new();
-    for (g, group) in groups.iter().enumerate() {
-        if group.len() < cfg.min_inliers {
-            continue;
+    for g in order {
+        let group = &groups[g];
+        if fits >= cfg.max_fits {
+            break;
         }
         let mut rest: Vec<(Pt, Pt)> = group
             .iter()
@@ -335,6 +346,7 @@ pub fn detect(
             let Some(fit) = geometry::ransac(&rest, &prm, ((g as u64) << 8) | round) else {
                 break;
             };
+            fits += 1;
             rest.retain(|pq| {
                 !fit.inliers
                     .iter()
@@ -389,7 +401,7 @@ pub fn detect(
                     tbox,
                 ));
             }
-            if rest.len() < cfg.min_inliers {
+            if rest.len() < cfg.min_inliers || fits >= cfg.max_fits {
                 break;
             }
         }

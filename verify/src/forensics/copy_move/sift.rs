@@ -601,7 +601,7 @@ pub fn detect_and_describe(px: &[f32], w: usize, h: usize, prm: &SiftParams) -> 
             gauss.push(next);
         }
         let dog: Vec<Plane> = gauss
-            .windows(2)
+            .par_windows(2)
             .map(|p| Plane {
                 w: p[0].w,
                 h: p[0].h,
