@@ -15,6 +15,7 @@ mod dense;
 mod features;
 mod geometry;
 mod matching;
+mod pyramid;
 mod sift;
 
 use image::RgbImage;
