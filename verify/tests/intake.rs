@@ -363,11 +363,17 @@ fn limits_are_checked_before_decoding() {
     let zeros = vec![0u8; 1 << 20];
     let bomb = raw_png(50_000, 50_000, &zeros);
     assert!(bomb.len() < 10_000, "the bomb itself is small");
+    let started = Instant::now();
     check(
         "png bomb",
         &bomb,
         &Limits::default(),
         Expect::Refused("too_many_pixels"),
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "the bomb took {took:?} to refuse"
     );
 
     // Within the side limit but over the pixel budget.
