@@ -275,11 +275,9 @@ pub fn verify(
     runner.finish(Stage::Score, StageStatus::Ok, started);
 
     let annotated_png = if request.annotate {
-        runner
-            .run(Stage::Annotate, config.budgets.annotate, |_| {
-                annotate::annotate(img, &findings)
-            })
-            .or(None)
+        runner.run(Stage::Annotate, config.budgets.annotate, |_| {
+            annotate::annotate(img, &findings)
+        })
     } else {
         let started = runner.start(Stage::Annotate);
         runner.finish(Stage::Annotate, StageStatus::Skipped, started);
