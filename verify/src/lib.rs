@@ -16,6 +16,7 @@ pub mod error;
 pub mod forensics;
 pub mod imei;
 pub mod intake;
+mod jpeg;
 pub mod metadata;
 pub mod progress;
 pub mod report;

@@ -6,6 +6,7 @@
 
 use crate::error::IntakeError;
 use crate::intake::Format;
+use crate::jpeg::{self, WalkError};
 
 /// Walk the container; `Ok(Some((w, h)))` when the header gave the dimensions.
 pub(super) fn check(format: Format, bytes: &[u8]) -> Result<Option<(u32, u32)>, IntakeError> {
@@ -42,73 +43,23 @@ fn corrupt(what: &str) -> IntakeError {
 
 /// JPEG: walk the marker segments to the end-of-image marker, skipping entropy-coded data.
 fn jpeg(b: &[u8]) -> Result<(u32, u32), IntakeError> {
-    let mut pos = 2; // after SOI
     let mut dims: Option<(u32, u32)> = None;
     let mut scans = 0usize;
-    loop {
-        // Find the next marker prefix; stray bytes between segments are tolerated as decoders do.
-        while pos < b.len() && b[pos] != 0xFF {
-            pos += 1;
-        }
-        // Skip fill bytes.
-        while pos < b.len() && b[pos] == 0xFF {
-            pos += 1;
-        }
-        let Some(&marker) = b.get(pos) else {
-            return Err(truncated(
-                "the JPEG ends before its end-of-image marker (the picture is cut off)",
-            ));
-        };
-        pos += 1;
-        match marker {
-            0xD9 => break,
-            0x00 | 0x01 | 0xD0..=0xD8 => continue,
-            _ => {}
-        }
-        let Some(len) = be16(b, pos) else {
-            return Err(truncated("the JPEG ends inside a segment header"));
-        };
-        let len = usize::from(len);
-        if len < 2 {
-            return Err(corrupt("a JPEG segment has an impossible length"));
-        }
-        let end = pos + len;
-        if end > b.len() {
-            return Err(truncated("the JPEG ends inside a segment"));
-        }
-        let seg = &b[pos + 2..end];
-        pos = end;
-        match marker {
-            // Start of frame (not DHT C4, JPG C8, DAC CC).
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) && dims.is_none() => {
-                let (Some(h), Some(w)) = (be16(seg, 1), be16(seg, 3)) else {
-                    return Err(corrupt("the JPEG frame header is too short"));
-                };
-                dims = Some((u32::from(w), u32::from(h)));
+    for seg in jpeg::segments(b) {
+        let seg = seg.map_err(|e| match e {
+            WalkError::Truncated(what) => truncated(what),
+            WalkError::Corrupt(what) => corrupt(what),
+        })?;
+        if jpeg::is_sof(seg.marker) && dims.is_none() {
+            let (Some(h), Some(w)) = (be16(seg.data, 1), be16(seg.data, 3)) else {
+                return Err(corrupt("the JPEG frame header is too short"));
+            };
+            dims = Some((u32::from(w), u32::from(h)));
+        } else if seg.marker == 0xDA {
+            if dims.is_none() {
+                return Err(corrupt("the JPEG has image data before its frame header"));
             }
-            0xDA => {
-                if dims.is_none() {
-                    return Err(corrupt("the JPEG has image data before its frame header"));
-                }
-                scans += 1;
-                // Entropy-coded data: runs until a marker that is neither stuffing nor RST.
-                loop {
-                    while pos < b.len() && b[pos] != 0xFF {
-                        pos += 1;
-                    }
-                    let Some(&next) = b.get(pos + 1) else {
-                        return Err(truncated(
-                            "the JPEG image data is cut off before its end-of-image marker",
-                        ));
-                    };
-                    if next == 0x00 || (0xD0..=0xD7).contains(&next) || next == 0xFF {
-                        pos += if next == 0xFF { 1 } else { 2 };
-                    } else {
-                        break;
-                    }
-                }
-            }
-            _ => {}
+            scans += 1;
         }
     }
     match dims {

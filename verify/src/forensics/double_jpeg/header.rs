@@ -1,6 +1,8 @@
 //! JPEG marker walk for the double-JPEG stage: quantisation tables, frame and first scan,
 //! and the IJG quality that best explains a table.
 
+use crate::jpeg::{self, Segment};
+
 /// Natural (row-major) index of each zig-zag position.
 pub(crate) const ZIGZAG: [usize; 64] = [
     0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
@@ -54,14 +56,7 @@ pub(crate) enum HeaderError {
     Unusable(&'static str),
 }
 
-fn be16(b: &[u8], at: usize) -> Option<usize> {
-    Some(usize::from(u16::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-    ])))
-}
-
-/// Walk the markers from SOI to the first SOS.
+/// Walk the markers from SOI to the first SOS (the walk itself is shared with intake).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Header, HeaderError> {
     if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 {
         return Err(HeaderError::NotJpeg);
@@ -69,28 +64,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header, HeaderError> {
     let truncated = HeaderError::Unusable("the JPEG headers are truncated or damaged");
     let mut tables: [Option<[u16; 64]>; 4] = [None; 4];
     let mut frame: Option<(u8, u32, u32, Vec<Component>)> = None;
-    let mut pos = 2;
-    loop {
-        // Markers may be preceded by any number of 0xFF fill bytes.
-        if *bytes.get(pos).ok_or(truncated)? != 0xFF {
-            return Err(truncated);
-        }
-        while bytes.get(pos) == Some(&0xFF) {
-            pos += 1;
-        }
-        let marker = *bytes.get(pos).ok_or(truncated)?;
-        pos += 1;
-        if marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
-            continue; // stand-alone markers carry no length
-        }
-        if marker == 0xD9 {
-            return Err(HeaderError::Unusable("the JPEG ends before any image data"));
-        }
-        let len = be16(bytes, pos).ok_or(truncated)?;
-        if len < 2 || pos + len > bytes.len() {
-            return Err(truncated);
-        }
-        let seg = &bytes[pos + 2..pos + len];
+    for seg in jpeg::segments(bytes) {
+        let Segment { marker, data: seg } = seg.map_err(|_| truncated)?;
         match marker {
             0xDB => read_dqt(seg, &mut tables).ok_or(truncated)?,
             0xC4 if !huffman_symbols_valid(seg).ok_or(truncated)? => {
@@ -98,7 +73,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header, HeaderError> {
                     "the JPEG's Huffman tables are damaged",
                 ));
             }
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+            m if jpeg::is_sof(m) => {
                 frame = Some(read_sof(marker, seg).ok_or(truncated)?);
             }
             0xDA => {
@@ -116,8 +91,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header, HeaderError> {
             }
             _ => {}
         }
-        pos += len;
     }
+    Err(HeaderError::Unusable("the JPEG ends before any image data"))
 }
 
 fn read_dqt(mut seg: &[u8], tables: &mut [Option<[u16; 64]>; 4]) -> Option<()> {
@@ -163,8 +138,8 @@ fn huffman_symbols_valid(mut seg: &[u8]) -> Option<bool> {
 }
 
 fn read_sof(marker: u8, seg: &[u8]) -> Option<(u8, u32, u32, Vec<Component>)> {
-    let height = u32::try_from(be16(seg, 1)?).ok()?;
-    let width = u32::try_from(be16(seg, 3)?).ok()?;
+    let height = u32::from(jpeg::be16(seg, 1)?);
+    let width = u32::from(jpeg::be16(seg, 3)?);
     let n = usize::from(*seg.get(5)?);
     let mut components = Vec::with_capacity(n);
     for i in 0..n {
