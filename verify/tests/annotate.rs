@@ -1,6 +1,6 @@
 //! The annotated image: decodes, keeps the input's size, boxes change the border and nothing else.
 
-mod px_common;
+mod common;
 
 use image::RgbImage;
 use verify::annotate::annotate;
@@ -37,7 +37,7 @@ fn check(img: &RgbImage, findings: &[Finding], changed: &[(u32, u32)], unchanged
 
 #[test]
 fn box_border_changes_and_far_pixels_do_not() {
-    let img = px_common::micc("CRW_4809_scale.jpg");
+    let img = common::micc("CRW_4809_scale.jpg");
     let ela = finding(
         "ela",
         Stage::Ela,
@@ -82,7 +82,7 @@ fn copy_move_pairs_and_clipped_regions() {
         &[(200, 200), (80, 100), (330, 70)],
     );
     if let Some(path) = std::env::var_os("PX_ANNOTATE_SAMPLE") {
-        let photo = px_common::micc("CRW_4809_scale.jpg");
+        let photo = common::micc("CRW_4809_scale.jpg");
         let cm = finding(
             "copy_move",
             Stage::CopyMove,

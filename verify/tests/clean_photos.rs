@@ -1,25 +1,18 @@
 //! No clean camera photo is rejected: the whole pipeline over every `exif-samples/jpg/*.jpg`.
 
+mod common;
+
 use std::path::PathBuf;
 
 use verify::{Config, Request, Verdict};
 
-fn shared_data() -> PathBuf {
-    std::env::var_os("JACHAI_SHARED_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-        PathBuf::from,
-    )
-}
-
 #[test]
 fn no_clean_camera_photo_is_rejected() {
-    let dir = shared_data().join("exif-samples/jpg");
-    let mut photos: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("jpg")))
+    let dir = common::data_dir().join("exif-samples/jpg");
+    let photos: Vec<PathBuf> = common::clean_photos()
+        .into_iter()
+        .filter(|p| p.parent() == Some(dir.as_path()))
         .collect();
-    photos.sort();
     assert!(
         photos.len() >= 20,
         "expected the exif-samples photos, found {}",

@@ -1,6 +1,8 @@
 //! Copy-move stage: clones constructed on real photos (translated, rotated, scaled) are found
 //! and located, untouched photos give nothing, and odd inputs never panic.
 
+mod common;
+
 use std::io::Cursor;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,15 +12,8 @@ use image::{Rgb, RgbImage};
 use verify::forensics::copy_move::{analyze, CopyMoveConfig};
 use verify::{Config, Deadline, Finding, Region, Request, Severity, Stage, StageError};
 
-fn shared_data() -> PathBuf {
-    std::env::var("JACHAI_SHARED_DATA").map_or_else(
-        |_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-        PathBuf::from,
-    )
-}
-
 fn photo(rel: &str) -> RgbImage {
-    let path = shared_data().join(rel);
+    let path = common::data_dir().join(rel);
     image::open(&path)
         .unwrap_or_else(|e| panic!("test photo {} is needed: {e}", path.display()))
         .to_rgb8()
@@ -254,7 +249,7 @@ fn untouched_photos_give_nothing() {
 
 #[test]
 fn clean_camera_photos_give_nothing() {
-    let dir = shared_data().join("exif-samples/jpg");
+    let dir = common::data_dir().join("exif-samples/jpg");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -1,19 +1,19 @@
 //! Double-JPEG stage: spliced photos are found and located, clean photos are left alone,
 //! other formats and broken files are refused cleanly.
 
-mod px_common;
+mod common;
 
 use std::time::Instant;
 
+use common::{clean_photos, data_dir, decode, jpeg, paste};
 use image::{ImageDecoder, RgbImage};
 use proptest::prelude::*;
-use px_common::{clean_photos, data_dir, decode, jpeg, paste};
 use verify::forensics::double_jpeg::{analyze, DoubleJpegConfig};
 use verify::{Deadline, Finding, Region, Severity, StageError};
 
 /// A MICC original resampled to 7/8 of its size: a real photo without any JPEG history.
 fn fresh(name: &str) -> RgbImage {
-    let img = px_common::micc(name);
+    let img = common::micc(name);
     let (w, h) = (img.width() * 7 / 8, img.height() * 7 / 8);
     image::imageops::resize(&img, w, h, image::imageops::FilterType::CatmullRom)
 }
@@ -369,7 +369,7 @@ fn clean_photos_rarely_get_a_regional_finding() {
     assert!(regional.len() * 100 <= files.len() * 3, "{regional:?}");
 
     let photo = image::imageops::resize(
-        &px_common::micc(&photos()[0]),
+        &common::micc(&photos()[0]),
         800,
         600,
         image::imageops::FilterType::Triangle,

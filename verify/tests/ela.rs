@@ -1,8 +1,8 @@
 //! Error level analysis: a constructed splice is found and located; clean scans and photos are not flagged.
 
-mod px_common;
+mod common;
 
-use px_common::{clean_photos, decode, micc, paste, round_trip, scanned_page};
+use common::{clean_photos, decode, micc, paste, round_trip, scanned_page};
 use verify::forensics::ela::{analyze, ElaConfig};
 use verify::{Deadline, Finding, Region};
 
@@ -52,7 +52,7 @@ fn high_quality_splice_in_a_low_quality_photo_is_found() {
 #[test]
 fn clean_scan_gives_nothing() {
     for q in [75, 90, 95] {
-        let page = decode(&px_common::jpeg(&scanned_page(900, 640), q));
+        let page = decode(&common::jpeg(&scanned_page(900, 640), q));
         assert_eq!(ela(&page), Vec::new(), "scan at q={q}");
     }
 }

@@ -1,6 +1,8 @@
 //! Intake tests: formats, limits checked before decoding (bombs), truncation, corruption,
 //! orientation and colour conversion, on PngSuite, the EXIF samples and generated files.
 
+mod common;
+
 use std::io::{Cursor, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,15 +11,8 @@ use image::{ImageEncoder, Rgb, RgbImage, Rgba, RgbaImage};
 use proptest::prelude::*;
 use verify::intake::{intake, sniff, Format, Limits};
 
-fn shared_data() -> PathBuf {
-    std::env::var_os("JACHAI_SHARED_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-        PathBuf::from,
-    )
-}
-
 fn read(rel: &str) -> Vec<u8> {
-    let path = shared_data().join(rel);
+    let path = common::data_dir().join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
@@ -62,20 +57,6 @@ fn check(name: &str, bytes: &[u8], limits: &Limits, expect: Expect) {
 
 // ---------- byte builders ----------
 
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(
-        &u32::try_from(data.len())
-            .expect("small chunk")
-            .to_be_bytes(),
-    );
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
-}
-
 fn zlib(data: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     z.write_all(data).expect("writing to a Vec");
@@ -89,9 +70,9 @@ fn raw_png(width: u32, height: u32, idat_raw: &[u8]) -> Vec<u8> {
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    png_chunk(&mut out, b"IHDR", &ihdr);
-    png_chunk(&mut out, b"IDAT", &zlib(idat_raw));
-    png_chunk(&mut out, b"IEND", &[]);
+    common::png_chunk(&mut out, b"IHDR", &ihdr);
+    common::png_chunk(&mut out, b"IDAT", &zlib(idat_raw));
+    common::png_chunk(&mut out, b"IEND", &[]);
     out
 }
 
@@ -162,7 +143,7 @@ fn with_sof_size(jpeg: &[u8], w: u16, h: u16) -> Vec<u8> {
 
 #[test]
 fn pngsuite_broken_files_are_refused_and_the_rest_decode() {
-    let dir = shared_data().join("pngsuite");
+    let dir = common::data_dir().join("pngsuite");
     let mut seen = (0, 0);
     for entry in std::fs::read_dir(&dir).expect("pngsuite directory") {
         let path = entry.expect("directory entry").path();
@@ -532,7 +513,7 @@ fn exif_samples_all_decode_or_refuse_cleanly() {
         }
     }
     let mut files = Vec::new();
-    walk(&shared_data().join("exif-samples"), &mut files);
+    walk(&common::data_dir().join("exif-samples"), &mut files);
     assert!(files.len() > 50);
     let mut decoded = 0;
     for p in &files {

@@ -1,6 +1,8 @@
 //! Metadata tests: the EXIF sample corpus, and table-driven cases with hand-built EXIF, XMP,
 //! PNG text and C2PA bytes for software, AI generators, dates and damage.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,13 +22,6 @@ type Chunks = Vec<(&'static [u8; 4], Vec<u8>)>;
 
 /// 2026-05-28, a fixed "now" so the date rules are reproducible.
 const NOW: i64 = 1_780_000_000;
-
-fn shared_data() -> PathBuf {
-    std::env::var_os("JACHAI_SHARED_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-        PathBuf::from,
-    )
-}
 
 fn run(bytes: &[u8]) -> Metadata {
     let format = sniff(bytes).unwrap_or(Format::Jpeg);
@@ -87,7 +82,7 @@ fn jpegs_under(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_exif_sample_is_read_without_failing() {
-    let root = shared_data().join("exif-samples");
+    let root = common::data_dir().join("exif-samples");
     let mut files = Vec::new();
     jpegs_under(&root, &mut files);
     assert!(files.len() > 80, "only {} samples", files.len());
@@ -200,7 +195,7 @@ fn known_samples() {
     ];
     for (file, make, model, device, present, absent) in cases {
         let bytes =
-            std::fs::read(shared_data().join("exif-samples/jpg").join(file)).expect("sample");
+            std::fs::read(common::data_dir().join("exif-samples/jpg").join(file)).expect("sample");
         let m = check(file, &bytes, present, absent);
         assert_eq!(
             m.fields.get("make").map(String::as_str),
@@ -219,7 +214,8 @@ fn known_samples() {
         );
     }
     let gps = run(
-        &std::fs::read(shared_data().join("exif-samples/jpg/gps/DSCN0010.jpg")).expect("sample"),
+        &std::fs::read(common::data_dir().join("exif-samples/jpg/gps/DSCN0010.jpg"))
+            .expect("sample"),
     );
     assert_eq!(
         gps.fields.get("gps").map(String::as_str),
@@ -245,7 +241,7 @@ fn clean_camera_photos_cost_few_points() {
         "tests/35-empty.jpg",
     ] {
         let bytes =
-            std::fs::read(shared_data().join("exif-samples/jpg").join(file)).expect("sample");
+            std::fs::read(common::data_dir().join("exif-samples/jpg").join(file)).expect("sample");
         let m = run(&bytes);
         assert!(
             points(&m) <= 5,
@@ -260,7 +256,7 @@ fn clean_camera_photos_cost_few_points() {
 fn damaged_exif_in_real_files_is_a_finding() {
     for file in ["tests/30-type_error.jpg", "tests/45-gps_ifd.jpg"] {
         let bytes =
-            std::fs::read(shared_data().join("exif-samples/jpg").join(file)).expect("sample");
+            std::fs::read(common::data_dir().join("exif-samples/jpg").join(file)).expect("sample");
         check(file, &bytes, &["exif_malformed"], &["exif_missing"]);
     }
 }

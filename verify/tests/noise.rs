@@ -1,10 +1,10 @@
 //! Noise inconsistency: added-noise and smoothed regions in real photos are found and located,
 //! the same photos untouched give nothing, clean photos are rarely flagged, odd inputs never panic.
 
-mod px_common;
+mod common;
 
+use common::{clean_photos, data_dir, micc, round_trip, Lcg};
 use image::RgbImage;
-use px_common::{clean_photos, data_dir, micc, round_trip, Lcg};
 use verify::forensics::noise;
 use verify::{Deadline, Finding, Region, StageError};
 

@@ -2,6 +2,8 @@
 
 use std::io::{Cursor, Write};
 
+pub use crate::common::png_chunk;
+
 use image::{ImageEncoder, Rgb, RgbImage};
 
 /// One IFD entry: tag, TIFF type, count and the raw value bytes (little-endian).
@@ -136,16 +138,6 @@ pub fn xmp_packet(description: &str) -> String {
     format!(
         r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" xmlns:stEvt="http://ns.adobe.com/xap/1.0/sType/ResourceEvent#" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" {description}</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#
     )
-}
-
-pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&u32::try_from(data.len()).expect("short").to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
 }
 
 pub fn zlib(data: &[u8]) -> Vec<u8> {

@@ -1,5 +1,5 @@
-//! Helpers shared by the pixel-forensics tests (ELA, noise, double JPEG, annotate): shared data,
-//! JPEG round trips, splicing and synthetic documents.
+//! Helpers shared by the verify integration tests: the shared data folder, clean photos, JPEG
+//! round trips, splicing, synthetic documents and PNG chunks.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -142,4 +142,15 @@ pub fn scanned_page(w: u32, h: u32) -> RgbImage {
         }
     }
     image::imageops::blur(&img, 0.6)
+}
+
+/// Append a PNG chunk (length, type, data, CRC) to `out`.
+pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&u32::try_from(data.len()).expect("short").to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    crc.update(data);
+    out.extend_from_slice(&crc.finalize().to_be_bytes());
 }
