@@ -251,19 +251,7 @@ pub fn verify(
             q.0.round() as i64 - wx0 as i64,
             q.1.round() as i64 - wy0 as i64,
         );
-        for dy in -3..=3i64 {
-            for dx in -3..=3i64 {
-                let (x, y) = (qx + dx, qy + dy);
-                if x < 0 || y < 0 || x >= ww as i64 || y >= wh as i64 {
-                    continue;
-                }
-                let i = y as usize * ww + x as usize;
-                if state[i] == COPIED && !seen[i] {
-                    seen[i] = true;
-                    queue.push_back(i);
-                }
-            }
-        }
+        enqueue_copied_around(qx, qy, 3, (ww, wh), &state, &mut seen, &mut queue);
     }
     let (mut target, mut source) = (BoxF::empty(), BoxF::empty());
     let mut area = 0usize;
@@ -284,19 +272,15 @@ pub fn verify(
         target.add(p);
         source.add(inv.apply(p));
         area += 1;
-        for dy in -1..=1i64 {
-            for dx in -1..=1i64 {
-                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                if nx < 0 || ny < 0 || nx >= ww as i64 || ny >= wh as i64 {
-                    continue;
-                }
-                let j = ny as usize * ww + nx as usize;
-                if state[j] == COPIED && !seen[j] {
-                    seen[j] = true;
-                    queue.push_back(j);
-                }
-            }
-        }
+        enqueue_copied_around(
+            x as i64,
+            y as i64,
+            1,
+            (ww, wh),
+            &state,
+            &mut seen,
+            &mut queue,
+        );
     }
     Some(Dense {
         target,
@@ -423,6 +407,27 @@ pub fn align(g: &Gray, t: &Affine, pixels: &[Pt], iterations: usize) -> Option<A
         ty: p[5] - (p[2] * c.0 + p[3] * c.1),
     };
     b.inverse()
+}
+
+/// Queue the not-yet-seen `COPIED` pixels within `radius` of (`cx`, `cy`) in a `w × h` window.
+fn enqueue_copied_around(
+    cx: i64,
+    cy: i64,
+    radius: i64,
+    (w, h): (usize, usize),
+    state: &[u8],
+    seen: &mut [bool],
+    queue: &mut VecDeque<usize>,
+) {
+    for y in (cy - radius).max(0)..=(cy + radius).min(h as i64 - 1) {
+        for x in (cx - radius).max(0)..=(cx + radius).min(w as i64 - 1) {
+            let i = y as usize * w + x as usize;
+            if state[i] == COPIED && !seen[i] {
+                seen[i] = true;
+                queue.push_back(i);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
