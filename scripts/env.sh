@@ -21,7 +21,13 @@ need_debs() {
 }
 
 # pkg-config for -sys crates; ca-certificates so cargo reaches crates.io on a bare machine.
-need_debs pkg-config ca-certificates
+# OCR: libtesseract with Bengali (fast + script model) and English data; clang for tesseract-sys'
+# bindgen. Fonts: Bengali and Latin faces the synthetic GD generator renders with.
+need_debs pkg-config ca-certificates \
+    tesseract-ocr tesseract-ocr-ben tesseract-ocr-eng tesseract-ocr-script-beng \
+    libtesseract-dev libleptonica-dev libclang-dev clang \
+    fonts-noto-core fonts-lohit-beng-bengali fonts-dejavu-core
+export OMP_THREAD_LIMIT="${OMP_THREAD_LIMIT:-1}"
 
 if [ ! -d "$JACHAI_SHARED_DATA" ]; then
     echo "warning: shared test data not found at $JACHAI_SHARED_DATA (set JACHAI_SHARED_DATA)" >&2

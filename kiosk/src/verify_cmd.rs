@@ -226,7 +226,7 @@ fn write_summary(
     let fields: Vec<String> = report
         .fields
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{k}={}", v.as_list().join(" ")))
         .collect();
     if !fields.is_empty() {
         writeln!(out, "  fields: {}", fields.join(", "))?;

@@ -14,6 +14,7 @@ pub mod annotate;
 pub mod deadline;
 pub mod error;
 pub mod forensics;
+pub mod gd;
 pub mod imei;
 pub mod intake;
 mod jpeg;
@@ -29,5 +30,6 @@ pub use error::{IntakeError, StageError};
 pub use pipeline::{verify, Budgets, Config, Request};
 pub use progress::{ProgressEvent, ProgressSink};
 pub use report::{
-    DocumentKind, Finding, Region, Report, Severity, Stage, StageRecord, StageStatus, Verdict,
+    DocumentKind, Explanation, FieldValue, Finding, LocatedField, Region, Report, Severity, Stage,
+    StageRecord, StageStatus, Verdict,
 };

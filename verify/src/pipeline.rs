@@ -231,11 +231,14 @@ pub fn verify(
     let img = &decoded.image;
 
     let mut fields = BTreeMap::new();
-    fields.insert("format".to_owned(), decoded.format.as_str().to_owned());
-    fields.insert("width".to_owned(), img.width().to_string());
-    fields.insert("height".to_owned(), img.height().to_string());
+    fields.insert("format".to_owned(), decoded.format.as_str().into());
+    fields.insert("width".to_owned(), img.width().to_string().into());
+    fields.insert("height".to_owned(), img.height().to_string().into());
     if decoded.orientation != 1 {
-        fields.insert("orientation".to_owned(), decoded.orientation.to_string());
+        fields.insert(
+            "orientation".to_owned(),
+            decoded.orientation.to_string().into(),
+        );
     }
 
     let now = request.now_unix.unwrap_or_else(now_unix);
@@ -247,7 +250,7 @@ pub fn verify(
             now,
         ))
     }) {
-        fields.extend(meta.fields);
+        fields.extend(meta.fields.into_iter().map(|(k, v)| (k, v.into())));
         runner.findings.extend(meta.findings);
     }
 
@@ -295,6 +298,8 @@ pub fn verify(
         risk,
         findings,
         fields,
+        located: Vec::new(),
+        explanation: None,
         stages: runner.stages,
         annotated_png,
     })

@@ -51,11 +51,21 @@ impl std::str::FromStr for DocumentKind {
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Intake,
+    /// GD/cheque capture: find the page, warp it flat, deskew, quality gate.
+    Geometry,
     Metadata,
     Ela,
     CopyMove,
     Noise,
     DoubleJpeg,
+    /// Text lines found and read (tesseract, Bengali + English).
+    Ocr,
+    /// Fields parsed from the text (IMEIs, GD number, date, thana …) and cross-checked.
+    Fields,
+    /// Document structure: header, thana/district, seal, signature block.
+    Structure,
+    /// Seen before: same IMEI, same GD number, near-identical image.
+    Duplicates,
     Score,
     Annotate,
 }
@@ -65,11 +75,16 @@ impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Intake => "intake",
+            Stage::Geometry => "geometry",
             Stage::Metadata => "metadata",
             Stage::Ela => "ela",
             Stage::CopyMove => "copy_move",
             Stage::Noise => "noise",
             Stage::DoubleJpeg => "double_jpeg",
+            Stage::Ocr => "ocr",
+            Stage::Fields => "fields",
+            Stage::Structure => "structure",
+            Stage::Duplicates => "duplicates",
             Stage::Score => "score",
             Stage::Annotate => "annotate",
         }
@@ -206,6 +221,73 @@ impl Verdict {
     }
 }
 
+/// A value under `fields`: a string, or a list of strings (`imeis`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl FieldValue {
+    /// The string, when this is a single value.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            FieldValue::Text(s) => Some(s),
+            FieldValue::List(_) => None,
+        }
+    }
+
+    /// The values as a list (a single value is a list of one).
+    pub fn as_list(&self) -> Vec<&str> {
+        match self {
+            FieldValue::Text(s) => vec![s.as_str()],
+            FieldValue::List(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl From<String> for FieldValue {
+    fn from(s: String) -> Self {
+        FieldValue::Text(s)
+    }
+}
+
+impl From<&str> for FieldValue {
+    fn from(s: &str) -> Self {
+        FieldValue::Text(s.to_owned())
+    }
+}
+
+impl From<Vec<String>> for FieldValue {
+    fn from(v: Vec<String>) -> Self {
+        FieldValue::List(v)
+    }
+}
+
+/// Where a field value was read on the document, and how sure the reading is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocatedField {
+    /// The field's name under `fields` (`imeis`, `gd_number`, …).
+    pub field: String,
+    /// The value as reported (one IMEI for `imeis`).
+    pub value: String,
+    /// Its box in the input image.
+    pub region: Region,
+    /// OCR confidence, 0–1.
+    pub confidence: f32,
+    /// What was done to the text to get the value (e.g. `repaired O→0 at 7`), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Why the verdict is what it is, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub en: String,
+    pub bn: String,
+}
+
 /// Everything the pipeline concluded about one input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -216,8 +298,14 @@ pub struct Report {
     /// Weighted risk, 0–100.
     pub risk: u32,
     pub findings: Vec<Finding>,
-    /// Facts read from the document (format, size, camera, dates, later GD fields …).
-    pub fields: BTreeMap<String, String>,
+    /// Facts read from the document (format, size, camera, dates, GD fields …).
+    pub fields: BTreeMap<String, FieldValue>,
+    /// Where each field read from the page was found, with its OCR confidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub located: Vec<LocatedField>,
+    /// Why the verdict (document kinds that route on rules: GD copies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
     pub stages: Vec<StageRecord>,
     /// The input with every located region boxed and labelled, PNG-encoded.
     #[serde(skip)]

@@ -73,7 +73,7 @@ fn progress_rises_to_100_through_every_stage() {
     assert_eq!((annotated.width(), annotated.height()), (320, 240));
     assert_eq!(report.sha256.len(), 64);
     assert_eq!(
-        report.fields.get("format").map(String::as_str),
+        report.fields.get("format").and_then(|v| v.as_text()),
         Some("jpeg")
     );
 }

@@ -1,0 +1,134 @@
+//! Shaped text rendering from font files on this machine (Debian font packages).
+
+use std::path::{Path, PathBuf};
+
+use cosmic_text::{Attrs, Buffer, Color, Family, FontSystem, Metrics, Shaping, SwashCache};
+use image::{GrayImage, Luma};
+
+/// Font files the generator draws with, looked up under `/usr/share/fonts` (Debian packages
+/// `fonts-noto-core`, `fonts-lohit-beng-bengali`, `fonts-dejavu-core`).
+pub const FONT_FILES: &[&str] = &[
+    "truetype/noto/NotoSansBengali-Regular.ttf",
+    "truetype/noto/NotoSansBengali-Bold.ttf",
+    "truetype/noto/NotoSerifBengali-Regular.ttf",
+    "truetype/noto/NotoSerifBengali-Bold.ttf",
+    "truetype/lohit-bengali/Lohit-Bengali.ttf",
+    "truetype/noto/NotoSans-Regular.ttf",
+    "truetype/noto/NotoSans-Bold.ttf",
+    "truetype/noto/NotoSerif-Regular.ttf",
+    "truetype/dejavu/DejaVuSans.ttf",
+    "truetype/dejavu/DejaVuSerif.ttf",
+];
+
+/// Why fonts could not be loaded.
+#[derive(Debug)]
+pub struct MissingFonts(pub Vec<PathBuf>);
+
+impl std::fmt::Display for MissingFonts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "font files missing (install fonts-noto-core fonts-lohit-beng-bengali fonts-dejavu-core): {:?}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for MissingFonts {}
+
+/// A text renderer over the generator's fonts.
+pub struct Renderer {
+    fonts: FontSystem,
+    cache: SwashCache,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer").finish_non_exhaustive()
+    }
+}
+
+impl Renderer {
+    /// Load [`FONT_FILES`] from `/usr/share/fonts`.
+    pub fn new() -> Result<Self, MissingFonts> {
+        Self::from_dir(Path::new("/usr/share/fonts"))
+    }
+
+    /// Load [`FONT_FILES`] from `root`.
+    pub fn from_dir(root: &Path) -> Result<Self, MissingFonts> {
+        let mut db = cosmic_text::fontdb::Database::new();
+        let mut missing = Vec::new();
+        for rel in FONT_FILES {
+            let path = root.join(rel);
+            if db.load_font_file(&path).is_err() {
+                missing.push(path);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(MissingFonts(missing));
+        }
+        Ok(Renderer {
+            fonts: FontSystem::new_with_locale_and_db("bn-BD".to_owned(), db),
+            cache: SwashCache::new(),
+        })
+    }
+
+    /// Render `text` on one line in `family` (e.g. "Noto Sans Bengali", "Lohit Bengali",
+    /// "Noto Serif") at `px` pixels, `bold` or regular; black ink on white with a margin of
+    /// a quarter of `px`. Characters missing from `family` fall back to another loaded font.
+    pub fn line(&mut self, text: &str, family: &str, px: f32, bold: bool) -> GrayImage {
+        let metrics = Metrics::new(px, px * 1.5);
+        let mut buffer = Buffer::new(&mut self.fonts, metrics);
+        let weight = if bold {
+            cosmic_text::Weight::BOLD
+        } else {
+            cosmic_text::Weight::NORMAL
+        };
+        let attrs = Attrs::new().family(Family::Name(family)).weight(weight);
+        buffer.set_size(&mut self.fonts, None, None);
+        buffer.set_text(&mut self.fonts, text, attrs, Shaping::Advanced);
+        buffer.shape_until_scroll(&mut self.fonts, false);
+        let width = buffer
+            .layout_runs()
+            .map(|run| run.line_w)
+            .fold(0.0f32, f32::max);
+        let margin = (px / 4.0).ceil() as u32;
+        let w = width.ceil() as u32 + 2 * margin;
+        let h = (px * 1.5).ceil() as u32 + 2 * margin;
+        let mut img = GrayImage::from_pixel(w.max(1), h.max(1), Luma([255]));
+        buffer.draw(
+            &mut self.fonts,
+            &mut self.cache,
+            Color::rgb(0, 0, 0),
+            |x, y, _w, _h, color| {
+                let (px_x, px_y) = (x + margin as i32, y + margin as i32);
+                if px_x < 0 || px_y < 0 || px_x as u32 >= w || px_y as u32 >= h {
+                    return;
+                }
+                let a = u32::from(color.a());
+                let p = img.get_pixel_mut(px_x as u32, px_y as u32);
+                let ink = (u32::from(p.0[0]) * (255 - a)) / 255;
+                p.0[0] = ink as u8;
+            },
+        );
+        img
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bengali_renders_with_ink() {
+        let mut r = Renderer::new().expect("fonts");
+        let img = r.line("বাংলাদেশ পুলিশ ১২৩", "Noto Sans Bengali", 32.0, false);
+        let ink = img.pixels().filter(|p| p.0[0] < 128).count();
+        assert!(
+            img.width() > 100 && ink > 200,
+            "{}x{} ink {ink}",
+            img.width(),
+            img.height()
+        );
+    }
+}
