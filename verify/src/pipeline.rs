@@ -68,8 +68,8 @@ pub struct Config {
     pub double_jpeg: double_jpeg::DoubleJpegConfig,
 }
 
-/// Share of the progress bar each stage fills, in stage order; they add up to 100.
-const WEIGHTS: [(Stage, u8); 8] = [
+/// Share of the progress bar each stage fills for images, in stage order; they add up to 100.
+const IMAGE_WEIGHTS: &[(Stage, u8)] = &[
     (Stage::Intake, 8),
     (Stage::Metadata, 4),
     (Stage::Ela, 14),
@@ -80,34 +80,59 @@ const WEIGHTS: [(Stage, u8); 8] = [
     (Stage::Annotate, 10),
 ];
 
-fn progress_before(stage: Stage) -> u8 {
-    WEIGHTS
+/// The same for GD copies, where OCR is the longest stage.
+const GD_WEIGHTS: &[(Stage, u8)] = &[
+    (Stage::Intake, 4),
+    (Stage::Geometry, 6),
+    (Stage::Metadata, 2),
+    (Stage::Ela, 6),
+    (Stage::CopyMove, 14),
+    (Stage::Noise, 5),
+    (Stage::DoubleJpeg, 4),
+    (Stage::Ocr, 40),
+    (Stage::Fields, 4),
+    (Stage::Structure, 6),
+    (Stage::Duplicates, 1),
+    (Stage::Score, 1),
+    (Stage::Annotate, 7),
+];
+
+fn weights(kind: DocumentKind) -> &'static [(Stage, u8)] {
+    match kind {
+        DocumentKind::Gd => GD_WEIGHTS,
+        DocumentKind::Image | DocumentKind::Cheque | DocumentKind::Box => IMAGE_WEIGHTS,
+    }
+}
+
+fn progress_before(kind: DocumentKind, stage: Stage) -> u8 {
+    weights(kind)
         .iter()
         .take_while(|(s, _)| *s != stage)
         .map(|(_, w)| *w)
         .sum()
 }
 
-fn progress_after(stage: Stage) -> u8 {
-    progress_before(stage)
-        + WEIGHTS
+fn progress_after(kind: DocumentKind, stage: Stage) -> u8 {
+    progress_before(kind, stage)
+        + weights(kind)
             .iter()
             .find(|(s, _)| *s == stage)
             .map_or(0, |(_, w)| *w)
 }
 
 /// Runs stages, records them and emits progress.
-struct Runner<'a> {
+pub(crate) struct Runner<'a> {
+    kind: DocumentKind,
     sink: &'a mut dyn ProgressSink,
     stages: Vec<StageRecord>,
-    findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 impl Runner<'_> {
     fn start(&mut self, stage: Stage) -> Instant {
         self.sink.event(&ProgressEvent::StageStarted {
             stage,
-            progress: progress_before(stage),
+            progress: progress_before(self.kind, stage),
         });
         Instant::now()
     }
@@ -122,7 +147,7 @@ impl Runner<'_> {
         let progress = if stage == Stage::Annotate {
             100
         } else {
-            progress_after(stage)
+            progress_after(self.kind, stage)
         };
         self.sink.event(&ProgressEvent::StageFinished {
             stage,
@@ -134,7 +159,7 @@ impl Runner<'_> {
 
     /// Run one stage under `budget`. A panic, an error or an overrun becomes a finding; the
     /// stage's own findings are kept when it finished, even late.
-    fn run<T>(
+    pub(crate) fn run<T>(
         &mut self,
         stage: Stage,
         budget: Duration,
@@ -214,6 +239,7 @@ pub fn verify(
 ) -> Result<Report, IntakeError> {
     let sha256 = hex(&Sha256::digest(bytes));
     let mut runner = Runner {
+        kind: request.kind,
         sink,
         stages: Vec::new(),
         findings: Vec::new(),
@@ -321,8 +347,12 @@ mod tests {
 
     #[test]
     fn weights_fill_the_bar() {
-        assert_eq!(WEIGHTS.iter().map(|(_, w)| u32::from(*w)).sum::<u32>(), 100);
-        assert_eq!(progress_before(Stage::Intake), 0);
-        assert_eq!(progress_after(Stage::Annotate), 100);
+        for kind in [DocumentKind::Image, DocumentKind::Gd] {
+            let w = weights(kind);
+            assert_eq!(w.iter().map(|(_, w)| u32::from(*w)).sum::<u32>(), 100);
+            assert!(w.windows(2).all(|p| p[0].0 < p[1].0), "{kind:?} in stage order");
+            assert_eq!(progress_before(kind, Stage::Intake), 0);
+            assert_eq!(progress_after(kind, Stage::Annotate), 100);
+        }
     }
 }
