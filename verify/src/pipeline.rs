@@ -350,7 +350,10 @@ mod tests {
         for kind in [DocumentKind::Image, DocumentKind::Gd] {
             let w = weights(kind);
             assert_eq!(w.iter().map(|(_, w)| u32::from(*w)).sum::<u32>(), 100);
-            assert!(w.windows(2).all(|p| p[0].0 < p[1].0), "{kind:?} in stage order");
+            assert!(
+                w.windows(2).all(|p| p[0].0 < p[1].0),
+                "{kind:?} in stage order"
+            );
             assert_eq!(progress_before(kind, Stage::Intake), 0);
             assert_eq!(progress_after(kind, Stage::Annotate), 100);
         }

@@ -16,6 +16,7 @@ mod features;
 mod geometry;
 mod matching;
 mod pyramid;
+pub mod residual;
 mod sift;
 
 use image::RgbImage;
@@ -89,6 +90,12 @@ pub struct CopyMoveConfig {
     /// Largest area, relative to the clone, that one more step of the same transform may
     /// still match (more means a periodic structure: windows, fences, tiles).
     pub max_periodic: f64,
+    /// The image is a printed document: a same-size, unrotated match must also copy the
+    /// paper's noise ([`residual`]) to count as a clone; otherwise it is the same words
+    /// printed twice and reported as `repeated_text` (info).
+    pub text_document: bool,
+    /// Background-residual correlation a clone on a text document must reach.
+    pub min_residual_correlation: f32,
 }
 
 impl Default for CopyMoveConfig {
@@ -120,6 +127,8 @@ impl Default for CopyMoveConfig {
             min_area_px: 64,
             max_overlap: 0.2,
             max_periodic: 0.3,
+            text_document: false,
+            min_residual_correlation: 0.45,
         }
     }
 }
@@ -161,8 +170,42 @@ pub fn analyze(
     Ok(detect(img, cfg, deadline)?
         .iter()
         .filter(|c| c.accepted)
-        .map(finding)
+        .map(|c| {
+            if cfg.text_document && c.rotation_deg.abs() < 2.0 && (c.scale - 1.0).abs() < 0.03 {
+                let evidence = residual::residual_match(img, c.source, c.target);
+                match evidence {
+                    residual::ResidualMatch::Correlation(r)
+                        if r >= cfg.min_residual_correlation =>
+                    {
+                        finding(c)
+                    }
+                    other => repeated_text(c, other),
+                }
+            } else {
+                finding(c)
+            }
+        })
         .collect())
+}
+
+/// A match on a printed document that did not copy the paper's noise: the same words
+/// printed twice (e.g. two IMEIs of one phone, which share their first digits).
+fn repeated_text(c: &Candidate, evidence: residual::ResidualMatch) -> Finding {
+    let why = match evidence {
+        residual::ResidualMatch::Correlation(r) => {
+            format!("the paper noise differs (correlation {r:.2})")
+        }
+        residual::ResidualMatch::Indeterminate => "the paper is too clean to compare".to_owned(),
+    };
+    Finding::new(
+        "repeated_text",
+        Stage::CopyMove,
+        Severity::Info,
+        0,
+        format!("The same print appears twice on the page; {why}, so it reads as repeated text, not a copied region."),
+        "একই লেখা পাতায় দুইবার আছে; কাগজের দানা আলাদা, তাই এটি কপি করা অংশ নয়, পুনরাবৃত্ত লেখা বলে মনে হচ্ছে।",
+    )
+    .with_regions(vec![c.source, c.target])
 }
 
 /// Images the dense check works on.
