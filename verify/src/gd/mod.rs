@@ -15,4 +15,5 @@ pub mod ocr;
 pub mod route;
 pub mod seal;
 pub mod structure;
+pub mod tamper;
 pub mod text;

@@ -23,14 +23,14 @@ const MIN_PIXELS: usize = 300;
 /// Residual standard deviation (grey levels) below which the paper is too clean to tell.
 const MIN_NOISE: f64 = 0.6;
 
-fn luma(img: &RgbImage, x: u32, y: u32) -> f32 {
+pub(crate) fn luma(img: &RgbImage, x: u32, y: u32) -> f32 {
     let p = img.get_pixel(x, y).0;
     0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
 }
 
 /// Residual and background mask of a `w × h` window at (x0, y0) (inside the image, one pixel
 /// of margin).
-fn residuals(img: &RgbImage, x0: u32, y0: u32, w: u32, h: u32) -> (Vec<f32>, Vec<bool>) {
+pub(crate) fn residuals(img: &RgbImage, x0: u32, y0: u32, w: u32, h: u32) -> (Vec<f32>, Vec<bool>) {
     let g = |x: u32, y: u32| luma(img, x, y);
     let mut res = Vec::with_capacity((w * h) as usize);
     let mut bg = Vec::with_capacity((w * h) as usize);

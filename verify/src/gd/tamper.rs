@@ -1,0 +1,419 @@
+//! Tampering over read fields. Two sources of evidence:
+//!
+//! 1. A region located by the core forensics (ELA, copy-move, noise, double JPEG) that
+//!    overlaps a field the decision rests on (IMEI, GD number, date) weighs far more than one
+//!    elsewhere: it becomes `field_tampered`.
+//! 2. Digits pasted over a field rarely match the page they sit on. Each field box is cut into
+//!    chunks about two line-heights wide and compared with the text chunks around it (other
+//!    lines and the rest of its own line) on paper noise, paper brightness, ink darkness and
+//!    stroke sharpness. A chunk that stands out on a measure by far more than the page varies
+//!    is `field_tampered` too. Neighbours, not the whole page, are the reference, so uneven
+//!    light across a phone photo does not count.
+
+use image::RgbImage;
+
+use crate::forensics::copy_move::residual::{luma, residuals};
+use crate::report::{Finding, Region, Severity, Stage};
+
+/// Thresholds of the field consistency check.
+#[derive(Debug, Clone)]
+pub struct TamperConfig {
+    /// Robust z-score (median/MAD of the neighbours) a chunk must exceed on some measure.
+    pub min_z: f32,
+    /// Neighbour chunks compared with (nearest first).
+    pub neighbours: usize,
+    /// Smallest relative difference in paper noise that counts (0.5 = 50 %).
+    pub min_noise_ratio: f32,
+    /// Smallest paper-brightness step that counts, in grey levels.
+    pub min_paper_step: f32,
+    /// Smallest relative difference in stroke sharpness that counts.
+    pub min_sharpness_ratio: f32,
+    /// Points of a `field_tampered` finding.
+    pub points: u32,
+    /// How much more a core-forensics region over a field weighs than elsewhere.
+    pub overlap_factor: u32,
+}
+
+impl Default for TamperConfig {
+    fn default() -> Self {
+        TamperConfig {
+            min_z: 4.5,
+            neighbours: 16,
+            min_noise_ratio: 0.6,
+            min_paper_step: 10.0,
+            min_sharpness_ratio: 0.5,
+            points: 45,
+            overlap_factor: 3,
+        }
+    }
+}
+
+/// A field the decision rests on, in input-image coordinates.
+#[derive(Debug, Clone)]
+pub struct FieldBox {
+    /// `imeis`, `gd_number`, `gd_date`.
+    pub field: String,
+    pub value: String,
+    pub region: Region,
+}
+
+/// Measures of one chunk of text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Measures {
+    noise: f32,
+    paper: f32,
+    ink: f32,
+    sharpness: f32,
+}
+
+fn measure(img: &RgbImage, r: Region) -> Option<Measures> {
+    let (iw, ih) = img.dimensions();
+    if r.x == 0 || r.y == 0 || r.x + r.w + 1 >= iw || r.y + r.h + 1 >= ih || r.w < 6 || r.h < 6 {
+        return None;
+    }
+    let (res, bg) = residuals(img, r.x, r.y, r.w, r.h);
+    let bg_res: Vec<f32> = res
+        .iter()
+        .zip(&bg)
+        .filter(|(_, b)| **b)
+        .map(|(v, _)| *v)
+        .collect();
+    if bg_res.len() < 40 {
+        return None;
+    }
+    let mean = bg_res.iter().sum::<f32>() / bg_res.len() as f32;
+    let noise =
+        (bg_res.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / bg_res.len() as f32).sqrt();
+    let mut values = Vec::with_capacity((r.w * r.h) as usize);
+    let mut grads = Vec::with_capacity((r.w * r.h) as usize);
+    for y in r.y..r.y + r.h {
+        for x in r.x..r.x + r.w {
+            values.push(luma(img, x, y));
+            let gx = luma(img, x + 1, y) - luma(img, x - 1, y);
+            let gy = luma(img, x, y + 1) - luma(img, x, y - 1);
+            grads.push((gx * gx + gy * gy).sqrt());
+        }
+    }
+    values.sort_by(f32::total_cmp);
+    grads.sort_by(f32::total_cmp);
+    let pct = |v: &[f32], p: usize| v.get(v.len() * p / 100).copied().unwrap_or(0.0);
+    let paper = pct(&values, 80);
+    let ink = pct(&values, 3);
+    let contrast = (paper - ink).max(1.0);
+    if contrast < 25.0 {
+        return None; // no ink: not a text chunk
+    }
+    // Sharpness: the strongest edges, relative to the ink/paper contrast.
+    let sharpness = pct(&grads, 97) / contrast;
+    Some(Measures {
+        noise,
+        paper,
+        ink,
+        sharpness,
+    })
+}
+
+/// Cut `r` into chunks about two heights wide.
+fn chunks(r: Region) -> Vec<Region> {
+    let n = (r.w / (2 * r.h.max(1))).clamp(1, 12);
+    let step = r.w / n;
+    (0..n)
+        .map(|i| {
+            let w = if i + 1 == n { r.w - step * i } else { step };
+            Region::new(r.x + step * i, r.y, w, r.h)
+        })
+        .collect()
+}
+
+fn median(v: &mut [f32]) -> f32 {
+    v.sort_by(f32::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The consistency check: `fields` against `lines` (every text line on the page, in
+/// input-image coordinates; the fields' own lines may be among them).
+pub fn consistency(
+    img: &RgbImage,
+    fields: &[FieldBox],
+    lines: &[Region],
+    cfg: &TamperConfig,
+) -> Vec<Finding> {
+    let reference: Vec<(Region, Measures)> = lines
+        .iter()
+        .flat_map(|l| chunks(*l))
+        .filter(|c| !fields.iter().any(|f| f.region.overlap(c) * 2 > c.area()))
+        .filter_map(|c| measure(img, c).map(|m| (c, m)))
+        .collect();
+    let mut out = Vec::new();
+    for f in fields {
+        let mut flagged: Vec<(Region, String)> = Vec::new();
+        for chunk in chunks(f.region) {
+            let Some(m) = measure(img, chunk) else {
+                continue;
+            };
+            let (cx, cy) = (chunk.x + chunk.w / 2, chunk.y + chunk.h / 2);
+            let mut near: Vec<&(Region, Measures)> = reference.iter().collect();
+            near.sort_by_key(|(r, _)| {
+                let dx = i64::from(r.x + r.w / 2) - i64::from(cx);
+                let dy = i64::from(r.y + r.h / 2) - i64::from(cy);
+                dx * dx + 4 * dy * dy
+            });
+            near.truncate(cfg.neighbours);
+            if near.len() < 6 {
+                continue;
+            }
+            if let Some(why) = outlier(&m, &near, cfg) {
+                flagged.push((chunk, why));
+            }
+        }
+        if let Some((_, why)) = flagged.first() {
+            let regions: Vec<Region> = flagged.iter().map(|(r, _)| *r).collect();
+            out.push(field_tampered(f, regions, why, cfg.points));
+        }
+    }
+    out
+}
+
+/// Why `m` stands out from `near`, if it does.
+fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Option<String> {
+    let robust = |get: fn(&Measures) -> f32| {
+        let mut v: Vec<f32> = near.iter().map(|(_, n)| get(n)).collect();
+        let med = median(&mut v);
+        let mut dev: Vec<f32> = v.iter().map(|x| (x - med).abs()).collect();
+        let mad = median(&mut dev) * 1.4826;
+        (med, mad)
+    };
+    let (noise_med, noise_mad) = robust(|n| n.noise);
+    let noise_z = (m.noise - noise_med) / noise_mad.max(0.15 * noise_med).max(0.1);
+    let noise_ratio = (m.noise - noise_med).abs() / noise_med.max(0.3);
+    if noise_z.abs() > cfg.min_z && noise_ratio > cfg.min_noise_ratio {
+        return Some(format!(
+            "its paper noise is {:.1} where the text around it has {:.1}",
+            m.noise, noise_med
+        ));
+    }
+    let (paper_med, paper_mad) = robust(|n| n.paper);
+    let paper_z = (m.paper - paper_med) / paper_mad.max(1.5);
+    if paper_z.abs() > cfg.min_z && (m.paper - paper_med).abs() > cfg.min_paper_step {
+        return Some(format!(
+            "its paper is {:.0} grey levels {} than around it",
+            (m.paper - paper_med).abs(),
+            if m.paper > paper_med {
+                "brighter"
+            } else {
+                "darker"
+            }
+        ));
+    }
+    let (ink_med, ink_mad) = robust(|n| n.ink);
+    let ink_z = (m.ink - ink_med) / ink_mad.max(3.0);
+    if ink_z.abs() > cfg.min_z && (m.ink - ink_med).abs() > 2.0 * cfg.min_paper_step {
+        return Some(format!(
+            "its ink is {:.0} grey levels {} than the text around it",
+            (m.ink - ink_med).abs(),
+            if m.ink > ink_med { "lighter" } else { "darker" }
+        ));
+    }
+    let (sharp_med, sharp_mad) = robust(|n| n.sharpness);
+    let sharp_z = (m.sharpness - sharp_med) / sharp_mad.max(0.05 * sharp_med).max(1e-3);
+    let sharp_ratio = (m.sharpness - sharp_med).abs() / sharp_med.max(1e-3);
+    if sharp_z.abs() > cfg.min_z && sharp_ratio > cfg.min_sharpness_ratio {
+        return Some(format!(
+            "its strokes are {} than the text around it",
+            if m.sharpness > sharp_med {
+                "sharper"
+            } else {
+                "blurrier"
+            }
+        ));
+    }
+    None
+}
+
+fn field_name(field: &str) -> (&'static str, &'static str) {
+    match field {
+        "imeis" => ("IMEI", "আইএমইআই"),
+        "gd_number" => ("GD number", "জিডি নম্বর"),
+        "gd_date" => ("date", "তারিখ"),
+        _ => ("field", "তথ্য"),
+    }
+}
+
+fn field_tampered(f: &FieldBox, regions: Vec<Region>, why: &str, points: u32) -> Finding {
+    let (en, bn) = field_name(&f.field);
+    Finding::new(
+        "field_tampered",
+        Stage::Fields,
+        Severity::High,
+        points,
+        format!(
+            "The {en} {} looks pasted over: {why}. Check the original GD copy.",
+            f.value
+        ),
+        format!(
+            "{bn} {} অংশটি ওপরে বসানো বলে মনে হচ্ছে: চারপাশের লেখার সাথে কাগজ বা কালি মেলে না। মূল জিডি কপি মিলিয়ে দেখুন।",
+            f.value
+        ),
+    )
+    .with_regions(regions)
+}
+
+/// Core-forensics findings whose regions overlap a field: one `field_tampered` finding each,
+/// weighing `overlap_factor` times the original (the original finding stays in the report).
+pub fn over_fields(findings: &[Finding], fields: &[FieldBox], cfg: &TamperConfig) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for f in findings {
+        if !super::route::is_forensic(f.stage) || f.regions.is_empty() || f.severity < Severity::Low
+        {
+            continue;
+        }
+        if f.code == "repeated_text" {
+            continue;
+        }
+        for field in fields {
+            let hit: Vec<Region> = f
+                .regions
+                .iter()
+                .filter(|r| {
+                    let ov = r.overlap(&field.region);
+                    ov * 4 >= field.region.area().min(r.area())
+                })
+                .copied()
+                .collect();
+            if hit.is_empty() {
+                continue;
+            }
+            let (en, bn) = field_name(&field.field);
+            out.push(
+                Finding::new(
+                    "field_tampered",
+                    Stage::Fields,
+                    f.severity.max(Severity::High),
+                    (f.points * cfg.overlap_factor).clamp(cfg.points, 100),
+                    format!(
+                        "The {} check found a suspicious region over the {en} {}. Check the original GD copy.",
+                        f.stage.as_str(),
+                        field.value
+                    ),
+                    format!(
+                        "{} যাচাইয়ে {bn} {}-এর ওপর সন্দেহজনক অংশ পাওয়া গেছে। মূল জিডি কপি মিলিয়ে দেখুন।",
+                        f.stage.as_str(),
+                        field.value
+                    ),
+                )
+                .with_regions(vec![field.region]),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> i32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) % 17) as i32 - 8
+        }
+    }
+
+    /// A noisy page with 12 text lines of bar "glyphs"; returns the page and line boxes.
+    fn page() -> (RgbImage, Vec<Region>) {
+        let mut rng = Rng(11);
+        let lines: Vec<Region> = (0..12)
+            .map(|i| Region::new(40, 40 + i * 50, 520, 30))
+            .collect();
+        let img = RgbImage::from_fn(600, 680, |x, y| {
+            let ink = lines.iter().any(|l| {
+                x >= l.x + 4
+                    && x < l.x + l.w - 4
+                    && y >= l.y + 6
+                    && y < l.y + l.h - 6
+                    && (x / 7 + y / 11) % 3 == 0
+            });
+            let base: i32 = if ink { 45 } else { 228 - (x as i32) / 40 };
+            let v = (base + rng.next()).clamp(0, 255) as u8;
+            Rgb([v, v, v])
+        });
+        (img, lines)
+    }
+
+    fn field(region: Region) -> FieldBox {
+        FieldBox {
+            field: "imeis".into(),
+            value: "356938035643809".into(),
+            region,
+        }
+    }
+
+    #[test]
+    fn genuine_fields_pass() {
+        let (img, lines) = page();
+        let fields = [field(Region::new(200, 240, 300, 30)), field(lines[9])];
+        let found = consistency(&img, &fields, &lines, &TamperConfig::default());
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn clean_paste_over_a_field_is_flagged() {
+        let (mut img, lines) = page();
+        // Pasted digits: noiseless paper and ink over part of line 4.
+        for y in 240..270 {
+            for x in 300..420 {
+                let ink = y > 246 && y < 264 && (x / 5) % 3 == 0;
+                let v = if ink { 40 } else { 221 };
+                img.put_pixel(x, y, Rgb([v, v, v]));
+            }
+        }
+        let f = field(Region::new(200, 240, 300, 30));
+        let found = consistency(&img, &[f], &lines, &TamperConfig::default());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].code, "field_tampered");
+        assert!(found[0]
+            .regions
+            .iter()
+            .any(|r| r.x < 420 && r.x + r.w > 300));
+    }
+
+    #[test]
+    fn degenerate_boxes_are_skipped() {
+        let (img, lines) = page();
+        let fields = [
+            field(Region::new(0, 0, 5, 5)),
+            field(Region::new(590, 670, 100, 100)),
+            field(Region::new(10, 10, 0, 0)),
+        ];
+        assert!(consistency(&img, &fields, &lines, &TamperConfig::default()).is_empty());
+        assert!(consistency(&img, &fields, &[], &TamperConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn forensic_region_over_a_field_weighs_more() {
+        let ela = Finding::new("ela", Stage::Ela, Severity::Medium, 15, "x", "x")
+            .with_regions(vec![Region::new(210, 245, 60, 20)]);
+        let elsewhere = Finding::new("ela", Stage::Ela, Severity::Medium, 15, "x", "x")
+            .with_regions(vec![Region::new(10, 600, 60, 20)]);
+        let content = Finding::new(
+            "seal_missing",
+            Stage::Structure,
+            Severity::Medium,
+            15,
+            "x",
+            "x",
+        )
+        .with_regions(vec![Region::new(210, 245, 60, 20)]);
+        let f = [field(Region::new(200, 240, 300, 30))];
+        let out = over_fields(&[ela, elsewhere, content], &f, &TamperConfig::default());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].code, "field_tampered");
+        assert_eq!(out[0].points, 45);
+        assert!(out[0].severity >= Severity::High);
+    }
+}
