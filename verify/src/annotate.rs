@@ -48,7 +48,7 @@ pub fn annotate(img: &RgbImage, findings: &[Finding]) -> Result<Vec<u8>, StageEr
 fn tag_for(f: &Finding, i: usize) -> String {
     if f.code.starts_with("copy_move") {
         let pair = i / 2 + 1;
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             format!("copy src {pair}")
         } else {
             format!("copy dst {pair}")

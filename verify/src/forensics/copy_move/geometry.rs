@@ -207,7 +207,7 @@ pub fn cluster(
         let mut queue = vec![start];
         while let Some(i) = queue.pop() {
             visited += 1;
-            if visited % 256 == 0 {
+            if visited.is_multiple_of(256) {
                 deadline.check()?;
             }
             let fi = flipped[i].unwrap_or(false);

@@ -212,7 +212,7 @@ fn fit(
     let ll0 = ll(&|i| p0[i]);
     let mut best: Option<(u16, f32, f32, Vec<f32>)> = None;
     for q1 in 1..=p.max_q1 {
-        if q1 == q2 || q2 % q1 == 0 {
+        if q1 == q2 || q2.is_multiple_of(q1) {
             continue; // no double-quantisation pattern to see
         }
         let q1f = f32::from(q1);
