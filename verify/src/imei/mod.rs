@@ -246,6 +246,12 @@ fn lookalike(c: char, mixed: bool) -> Option<&'static [u8]> {
     })
 }
 
+/// Whether `c` is a letter or sign OCR often reads in place of a digit (`O`, `l`, `S`, `B` …;
+/// see [`repair_ocr`]). Digits themselves are not look-alikes.
+pub fn is_lookalike(c: char) -> bool {
+    digit_value(c).is_none() && lookalike(c, true).is_some()
+}
+
 /// Read an OCR token as an IMEI, repairing letter/digit look-alikes (O→0, l→1, S→5, B→8 …)
 /// only when the Luhn digit confirms exactly one reading.
 ///
