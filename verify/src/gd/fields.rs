@@ -167,11 +167,17 @@ impl<'a> Line<'a> {
         }
         let boxes = span.iter().filter_map(|&(wi, k0, k1)| {
             let w = self.words.get(wi)?;
-            let n = u32::try_from(*self.word_len.get(wi)?).ok()?.max(1);
-            let (k0, k1) = (u32::try_from(k0).ok()?, u32::try_from(k1).ok()? + 1);
-            let x0 = w.region.x + w.region.w * k0 / n;
-            let x1 = w.region.x + w.region.w * k1.min(n) / n;
-            Some(Region::new(x0, w.region.y, (x1 - x0).max(1), w.region.h))
+            let n = u64::try_from(*self.word_len.get(wi)?).ok()?.max(1);
+            let (k0, k1) = (u64::try_from(k0).ok()?, u64::try_from(k1).ok()? + 1);
+            let (x, width) = (u64::from(w.region.x), u64::from(w.region.w));
+            let x0 = u32::try_from(x + width * k0.min(n) / n).ok()?;
+            let x1 = u32::try_from(x + width * k1.min(n) / n).ok()?;
+            Some(Region::new(
+                x0,
+                w.region.y,
+                x1.saturating_sub(x0).max(1),
+                w.region.h,
+            ))
         });
         crate::gd::text::union(boxes)
     }
@@ -1408,7 +1414,9 @@ mod tests {
             ),
             // Negatives: a non-Luhn 15-digit number, NID numbers, a mobile number.
             ("Phone 880171234567890", vec![]),
+            ("Phone +880 1712 345678 90", vec![]),
             ("NID: 1234567890", vec![]),
+            ("NID: 19902691234567891", vec![]),
             ("জাতীয় পরিচয়পত্র নং ১৯৯০২৬৯১২৩৪৫৬৭৮৯", vec![]),
             ("NID 1990269123456", vec![]),
             ("মোবাইল নং 01712345678", vec![]),
@@ -1527,6 +1535,9 @@ mod tests {
             ("তারিখ: ১২ মার্চ ২০২৪", s("2024-03-12")),
             ("তারিখ: ৫ জানুয়ারি, ২০২৩", s("2023-01-05")),
             ("তাং ২৯/০২/২০২৪", s("2024-02-29")),
+            ("তারিখ - ০৫.১১.২০২৩ ইং", s("2023-11-05")),
+            ("Date: 29/02/2000", s("2000-02-29")),
+            ("Date: 29/02/2100", None),
             ("Date: 12/03/24", s("2024-03-12")),
             ("জিডি নং ১২৩৪ ১২/০৩/২০২৪", s("2024-03-12")),
             ("জিডি নং ১২৩৪\nতারিখ ০১/০১/২০২৪", s("2024-01-01")),
