@@ -1,1 +1,1679 @@
-//! (being written; see gd/mod.rs for this module's place in the flow)
+//! GD fields from OCR text: IMEIs, GD number, date, thana, district, brand and model.
+//!
+//! Pure text work over an [`OcrPage`] (noisy Bengali and English OCR). Every value keeps the box
+//! of the characters it was read from (page coordinates; a part of a word gets the matching
+//! horizontal share of the word's box) and the mean confidence of those words.
+//!
+//! Labels are found on a "squeezed" copy of each line (NFC, lower case, spaces, dots, dashes,
+//! colons and the visarga `ঃ` left out), so `G.D. No :`, `জি ডি নংঃ` and `I M E I` all match.
+//! IMEIs are digit runs (ASCII or Bengali digits, grouped with spaces or dashes); a labelled run
+//! may carry OCR look-alike letters that [`imei::repair_ocr`] repairs only when the Luhn digit
+//! confirms one reading; an unlabelled run counts only as 15 clean, Luhn-valid digits.
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::gd::text::{OcrPage, OcrWord};
+use crate::imei;
+use crate::report::Region;
+
+/// One IMEI read from the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadImei {
+    /// 15 ASCII digits, Luhn-valid.
+    pub imei: String,
+    /// The digits' box (page coordinates).
+    pub region: Region,
+    /// 0–1.
+    pub confidence: f32,
+    /// What was done to read it, e.g. `repaired O→0 at 7`, `from IMEISV`, `re-read`.
+    pub note: Option<String>,
+    /// The label it was written after (`IMEI`, `IMEI 1`, `IMEI 2`, `IMEISV`); `None` for a
+    /// bare 15-digit Luhn-valid run.
+    pub label: Option<String>,
+}
+
+/// A labelled IMEI that could not be read as a valid one (wrong length or Luhn check fails,
+/// also after a digit-only re-read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvalidImei {
+    /// The digits as read (ASCII; look-alike letters kept as read).
+    pub value: String,
+    /// Where it was read.
+    pub region: Region,
+    /// 0–1.
+    pub confidence: f32,
+    /// Why it is not valid, in English.
+    pub reason: String,
+    /// The label it was written after.
+    pub label: Option<String>,
+}
+
+/// A text field: value, where it was read, and how sure OCR was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The value (see each field of [`GdFields`] for its form).
+    pub value: String,
+    /// The value's box (page coordinates).
+    pub region: Region,
+    /// 0–1.
+    pub confidence: f32,
+}
+
+/// Everything parsed from a GD copy's text.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GdFields {
+    /// Valid IMEIs, page order, no duplicates.
+    pub imeis: Vec<ReadImei>,
+    /// Labelled IMEIs that are not valid (the pipeline reports `imei_invalid`).
+    pub invalid_imeis: Vec<InvalidImei>,
+    /// GD number, ASCII digits with `/` or `-` between parts (`1234`, `567/24`, `1234/2024`);
+    /// a `GD-` prefix is dropped.
+    pub gd_number: Option<Field>,
+    /// GD date, ISO 8601 `YYYY-MM-DD`, a real calendar date.
+    pub gd_date: Option<Field>,
+    /// Thana (police station) name as written (`মিরপুর মডেল`, `Mirpur Model`).
+    pub thana: Option<Field>,
+    /// District name as written (`ঢাকা`, `Dhaka`).
+    pub district: Option<Field>,
+    /// Phone brand as written (`Samsung`).
+    pub brand: Option<Field>,
+    /// Phone model as written (`Galaxy A12`).
+    pub model: Option<Field>,
+}
+
+/// Parse the fields of a GD copy.
+///
+/// `reread(region)` is asked for a labelled IMEI whose first reading is not a valid IMEI: it
+/// should OCR that page region again with digit-only settings and return the text and its
+/// confidence (0–1), or `None`. A valid re-read replaces the first reading (note `re-read`).
+pub fn extract(
+    page: &OcrPage,
+    reread: &mut dyn FnMut(Region) -> Option<(String, f32)>,
+) -> GdFields {
+    let lines: Vec<Line> = page.lines.iter().map(|l| Line::new(&l.words)).collect();
+    let mut out = GdFields::default();
+    extract_imeis(&lines, reread, &mut out);
+    out.gd_number = first(&lines, gd_number);
+    out.gd_date = gd_date(&lines);
+    let (thana, district) = thana_district(&lines);
+    out.thana = thana;
+    out.district = district;
+    let (brand, model) = brand_model(&lines);
+    out.brand = brand;
+    out.model = model;
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines: characters with the word they came from.
+
+/// A line as characters (NFC), each with its word and its index within the word.
+#[derive(Debug)]
+struct Line<'a> {
+    chars: Vec<char>,
+    /// Per char: (word index, index in word); `None` for the joining spaces.
+    at: Vec<Option<(usize, usize)>>,
+    words: &'a [OcrWord],
+    /// Chars per word (after NFC).
+    word_len: Vec<usize>,
+}
+
+impl<'a> Line<'a> {
+    fn new(words: &'a [OcrWord]) -> Self {
+        let mut chars = Vec::new();
+        let mut at = Vec::new();
+        let mut word_len = Vec::new();
+        for (wi, w) in words.iter().enumerate() {
+            if wi > 0 {
+                chars.push(' ');
+                at.push(None);
+            }
+            let mut n = 0;
+            for (k, c) in w.text.nfc().enumerate() {
+                // Zero-width joiners carry no meaning for parsing.
+                if c == '\u{200c}' || c == '\u{200d}' {
+                    continue;
+                }
+                chars.push(c);
+                at.push(Some((wi, k)));
+                n = k + 1;
+            }
+            word_len.push(n);
+        }
+        Line {
+            chars,
+            at,
+            words,
+            word_len,
+        }
+    }
+
+    fn text(&self, start: usize, end: usize) -> String {
+        self.chars
+            .get(start..end.min(self.chars.len()))
+            .map(|s| s.iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// The box of chars `start..end`: the touched words, cut to the share of a word's
+    /// characters the span covers.
+    fn region(&self, start: usize, end: usize) -> Option<Region> {
+        let mut span: Vec<(usize, usize, usize)> = Vec::new(); // (word, first k, last k)
+        for a in self.at.get(start..end.min(self.at.len()))?.iter().flatten() {
+            match span.last_mut() {
+                Some(s) if s.0 == a.0 => s.2 = a.1,
+                _ => span.push((a.0, a.1, a.1)),
+            }
+        }
+        let boxes = span.iter().filter_map(|&(wi, k0, k1)| {
+            let w = self.words.get(wi)?;
+            let n = u64::try_from(*self.word_len.get(wi)?).ok()?.max(1);
+            let (k0, k1) = (u64::try_from(k0).ok()?, u64::try_from(k1).ok()? + 1);
+            let (x, width) = (u64::from(w.region.x), u64::from(w.region.w));
+            let x0 = u32::try_from(x + width * k0.min(n) / n).ok()?;
+            let x1 = u32::try_from(x + width * k1.min(n) / n).ok()?;
+            Some(Region::new(
+                x0,
+                w.region.y,
+                x1.saturating_sub(x0).max(1),
+                w.region.h,
+            ))
+        });
+        crate::gd::text::union(boxes)
+    }
+
+    /// Mean confidence of the words chars `start..end` touch.
+    fn conf(&self, start: usize, end: usize) -> f32 {
+        let mut seen: Vec<usize> = self
+            .at
+            .get(start..end.min(self.at.len()))
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .map(|a| a.0)
+            .collect();
+        seen.dedup();
+        let confs: Vec<f32> = seen
+            .iter()
+            .filter_map(|&wi| self.words.get(wi).map(|w| w.conf))
+            .collect();
+        if confs.is_empty() {
+            0.0
+        } else {
+            confs.iter().sum::<f32>() / confs.len() as f32
+        }
+    }
+
+    fn field(&self, value: String, start: usize, end: usize) -> Option<Field> {
+        Some(Field {
+            value,
+            region: self.region(start, end)?,
+            confidence: self.conf(start, end),
+        })
+    }
+}
+
+fn first(lines: &[Line], f: impl Fn(&Line) -> Option<Field>) -> Option<Field> {
+    lines.iter().find_map(f)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labels.
+
+/// Characters left out when matching labels.
+fn squeezed_out(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '.' | '-' | '–' | '—' | '_' | ':' | 'ঃ' | ',' | '\'' | '’'
+        )
+}
+
+/// Fold OCR look-alikes for Latin labels: `l`, `1`, `|`, `!`, `í` read as `i`.
+fn fold_latin(c: char) -> char {
+    match c {
+        'l' | '1' | '|' | '!' | 'í' | 'ì' | 'ï' | 'j' => 'i',
+        'é' | 'è' => 'e',
+        '0' => 'o',
+        c => c,
+    }
+}
+
+/// A label occurrence: chars `start..end` of the line.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    start: usize,
+    end: usize,
+}
+
+/// Occurrences of any of `patterns` in `line`, ignoring case, spaces and punctuation. A Latin
+/// pattern must not be preceded or followed by a Latin letter (so `date` is not found in
+/// `updated`). Longest pattern first; hits do not overlap.
+fn find_labels(line: &Line, patterns: &[&str]) -> Vec<Hit> {
+    let squeezed: Vec<(char, usize)> = line
+        .chars
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !squeezed_out(**c))
+        .flat_map(|(i, c)| c.to_lowercase().map(move |l| (l, i)))
+        .collect();
+    let mut pats: Vec<(Vec<char>, bool)> = patterns
+        .iter()
+        .map(|p| {
+            let latin = p.is_ascii();
+            let chars: Vec<char> = p
+                .nfc()
+                .filter(|c| !squeezed_out(*c))
+                .flat_map(char::to_lowercase)
+                .map(|c| if latin { fold_latin(c) } else { c })
+                .collect();
+            (chars, latin)
+        })
+        .collect();
+    pats.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut i = 0;
+    'outer: while i < squeezed.len() {
+        for (p, latin) in &pats {
+            let Some(window) = squeezed.get(i..i + p.len()) else {
+                continue;
+            };
+            let same = window.iter().zip(p).all(
+                |(&(c, _), &q)| {
+                    if *latin {
+                        fold_latin(c) == q
+                    } else {
+                        c == q
+                    }
+                },
+            );
+            if !same || p.is_empty() {
+                continue;
+            }
+            let (Some(&(_, s)), Some(&(_, e))) = (window.first(), window.last()) else {
+                continue;
+            };
+            if *latin {
+                let letter = |c: Option<&char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+                let before = s.checked_sub(1).and_then(|j| line.chars.get(j));
+                if letter(before) || letter(line.chars.get(e + 1)) {
+                    continue;
+                }
+            }
+            hits.push(Hit {
+                start: s,
+                end: e + 1,
+            });
+            i += p.len();
+            continue 'outer;
+        }
+        i += 1;
+    }
+    hits
+}
+
+const IMEI_LABELS: &[&str] = &[
+    "imei",
+    "imeisv",
+    "imei/sv",
+    "আইএমইআই",
+    "আই এম ই আই",
+    "আইএমই",
+    "ইএমইআই",
+    "ইমেই",
+    "ইমেইআই",
+];
+const GD_LABELS: &[&str] = &[
+    "gd no",
+    "gd number",
+    "gd nr",
+    "gd nº",
+    "gd #",
+    "general diary no",
+    "general diary number",
+    "জিডি নং",
+    "জিডি নম্বর",
+    "জিডি নাম্বার",
+    "জিডি নঃ",
+    "জিডি",
+    "gd",
+    "সাধারণ ডায়েরি নং",
+    "সাধারণ ডায়েরি নম্বর",
+    "সাধারণ ডায়রি নং",
+];
+const DATE_LABELS: &[&str] = &["তারিখ", "তাং", "তারিক", "date", "dated", "dt"];
+const THANA_LABELS: &[&str] = &["থানা", "থানার নাম", "thana", "police station", "ps"];
+const DISTRICT_LABELS: &[&str] = &["জেলা", "জেলার নাম", "district", "dist", "zila", "zilla"];
+const BRAND_LABELS: &[&str] = &[
+    "ব্র্যান্ড",
+    "ব্রান্ড",
+    "ব্রেন্ড",
+    "ব্র্যান্ডের নাম",
+    "brand",
+    "brand name",
+    "make",
+    "manufacturer",
+];
+const MODEL_LABELS: &[&str] = &["মডেল", "মডেল নং", "model", "model no", "model name"];
+const MOBILE_LABELS: &[&str] = &[
+    "mobile",
+    "mobile phone",
+    "mobile set",
+    "handset",
+    "phone",
+    "মোবাইল",
+    "মোবাইল ফোন",
+    "মোবাইল সেট",
+    "মোবাইল ফোনের",
+    "হ্যান্ডসেট",
+];
+
+/// Every label start in the line (a value ends where the next label begins). Brand, model and
+/// phone labels, which can be words of a name (`মিরপুর মডেল থানা`), count only when a `:`,
+/// `ঃ` or `-` follows them.
+fn label_starts(line: &Line) -> Vec<usize> {
+    let strong = [
+        IMEI_LABELS,
+        GD_LABELS,
+        DATE_LABELS,
+        THANA_LABELS,
+        DISTRICT_LABELS,
+    ];
+    let weak = [BRAND_LABELS, MODEL_LABELS, MOBILE_LABELS];
+    let mut v: Vec<usize> = strong
+        .iter()
+        .flat_map(|p| find_labels(line, p))
+        .map(|h| h.start)
+        .collect();
+    v.extend(
+        weak.iter()
+            .flat_map(|p| find_labels(line, p))
+            .filter(|h| {
+                let mut j = h.end;
+                while line.chars.get(j).is_some_and(|c| c.is_whitespace()) {
+                    j += 1;
+                }
+                matches!(line.chars.get(j), Some(':' | 'ঃ' | '-'))
+            })
+            .map(|h| h.start),
+    );
+    v.sort_unstable();
+    v
+}
+
+/// Separators between a label and its value.
+fn is_label_sep(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            ':' | 'ঃ' | '-' | '–' | '—' | '.' | '#' | '=' | ';' | '(' | ')' | '[' | ']' | ',' | '|'
+        )
+}
+
+fn skip_seps(line: &Line, mut i: usize) -> usize {
+    while line.chars.get(i).is_some_and(|&c| is_label_sep(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// After a label: skip separators and a following "No"/"নং"/"Number"/"নম্বর" word.
+fn value_start(line: &Line, end: usize) -> usize {
+    let i = skip_seps(line, end);
+    for word in ["number", "no", "নং", "নম্বর", "নাম্বার", "nº"] {
+        let w: Vec<char> = word.chars().collect();
+        let got: Vec<char> = line
+            .chars
+            .get(i..i + w.len())
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|c| c.to_lowercase())
+            .collect();
+        let next = line.chars.get(i + w.len());
+        if got == w && next.is_none_or(|&c| is_label_sep(c)) {
+            return skip_seps(line, i + w.len());
+        }
+    }
+    i
+}
+
+// ---------------------------------------------------------------------------------------------
+// IMEIs.
+
+/// A group of digit-like characters (digits and look-alike letters) with no separator inside.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    start: usize,
+    end: usize,
+}
+
+/// Runs of groups separated by spaces or a dash: `35-209900-176148-1`, `৩৫২০ ৯৯০০ ১৭৬১ ৪৮১`.
+/// A group needs at least one real digit and no more look-alikes than digits; look-alikes
+/// glued to a word (`IMEI352…`) are left to the word.
+fn digit_runs(chars: &[char]) -> Vec<Vec<Group>> {
+    let digitish = |c: char| imei::digit_value(c).is_some() || imei::is_lookalike(c);
+    let mut groups: Vec<Group> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars.get(i).is_some_and(|&c| digitish(c)) {
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        while chars.get(i).is_some_and(|&c| digitish(c)) {
+            i += 1;
+        }
+        let mut end = i;
+        let letter = |c: Option<&char>| c.is_some_and(|c| c.is_alphabetic() && !digitish(*c));
+        if letter(start.checked_sub(1).and_then(|j| chars.get(j))) {
+            while start < end && chars.get(start).is_some_and(|&c| imei::is_lookalike(c)) {
+                start += 1;
+            }
+        }
+        if letter(chars.get(end)) {
+            while end > start && chars.get(end - 1).is_some_and(|&c| imei::is_lookalike(c)) {
+                end -= 1;
+            }
+        }
+        let part = chars.get(start..end).unwrap_or_default();
+        let digits = part
+            .iter()
+            .filter(|c| imei::digit_value(**c).is_some())
+            .count();
+        if digits > 0 && digits * 2 >= part.len() {
+            groups.push(Group { start, end });
+        }
+    }
+    let mut runs: Vec<Vec<Group>> = Vec::new();
+    for g in groups {
+        let joined = runs.last().and_then(|r| r.last()).is_some_and(|prev| {
+            let gap = chars.get(prev.end..g.start).unwrap_or_default();
+            !gap.is_empty()
+                && gap.len() <= 3
+                && gap.iter().filter(|c| matches!(c, '-' | '–')).count() <= 1
+                && gap.iter().all(|&c| c == ' ' || c == '-' || c == '–')
+        });
+        match runs.last_mut() {
+            Some(r) if joined => r.push(g),
+            _ => runs.push(vec![g]),
+        }
+    }
+    runs
+}
+
+fn group_len(g: &Group, chars: &[char]) -> usize {
+    chars.get(g.start..g.end).map_or(0, <[char]>::len)
+}
+
+/// Consecutive groups of a run making up exactly `target` digit-like characters, left to
+/// right, not overlapping: `(start, end)` char spans.
+fn imei_spans(run: &[Group], chars: &[char], target: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < run.len() {
+        let mut acc = 0;
+        let mut j = i;
+        while j < run.len() && acc < target {
+            acc += run.get(j).map_or(0, |g| group_len(g, chars));
+            j += 1;
+        }
+        if acc == target {
+            if let (Some(a), Some(b)) = (run.get(i), run.get(j - 1)) {
+                out.push((a.start, b.end));
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// An IMEI label: where it ends, its canonical name, and whether it is an IMEISV.
+#[derive(Debug, Clone)]
+struct ImeiLabel {
+    end: usize,
+    value_from: usize,
+    name: String,
+    sv: bool,
+}
+
+fn imei_labels(line: &Line) -> Vec<ImeiLabel> {
+    find_labels(line, IMEI_LABELS)
+        .into_iter()
+        .map(|h| {
+            let label: String = line.text(h.start, h.end).to_lowercase();
+            let sv = label.contains("sv");
+            let mut i = value_start(line, h.end);
+            let mut name = if sv { "IMEISV" } else { "IMEI" }.to_owned();
+            // A slot number right after the label: `IMEI 1:`, `IMEI-2`, `আইএমইআই ১ঃ`.
+            if let Some(&c) = line.chars.get(i) {
+                let slot = match c {
+                    '1' | '১' => Some('1'),
+                    '2' | '২' => Some('2'),
+                    _ => None,
+                };
+                let next = line.chars.get(i + 1).copied();
+                let alone = next.is_none_or(|n| {
+                    imei::digit_value(n).is_none() && (is_label_sep(n) || !n.is_alphanumeric())
+                });
+                if let (Some(s), true) = (slot, alone) {
+                    name = format!("{name} {s}");
+                    i = skip_seps(line, i + 1);
+                }
+            }
+            ImeiLabel {
+                end: h.end,
+                value_from: i,
+                name,
+                sv,
+            }
+        })
+        .collect()
+}
+
+/// One IMEI candidate before validation.
+struct Candidate {
+    text: String,
+    region: Option<Region>,
+    conf: f32,
+    label: Option<ImeiLabel>,
+}
+
+fn extract_imeis(
+    lines: &[Line],
+    reread: &mut dyn FnMut(Region) -> Option<(String, f32)>,
+    out: &mut GdFields,
+) {
+    let mut pending: Vec<ImeiLabel> = Vec::new(); // labels of the previous line with no value
+    for line in lines {
+        let labels = imei_labels(line);
+        let runs = digit_runs(&line.chars);
+        let mut used_label = vec![false; labels.len()];
+        let mut candidates = Vec::new();
+        let mut nth_bare = 0;
+        for run in &runs {
+            let Some(first) = run.first() else { continue };
+            let own = labels
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(_, l)| l.end <= first.start);
+            // The slot number after a label (`IMEI 2 35…`) is not part of the IMEI.
+            let run: Vec<Group> = match own {
+                Some((_, l)) => run
+                    .iter()
+                    .copied()
+                    .filter(|g| g.start >= l.value_from)
+                    .collect(),
+                None => run.clone(),
+            };
+            let Some(first) = run.first() else { continue };
+            let starts_line = line
+                .chars
+                .get(..first.start)
+                .unwrap_or_default()
+                .iter()
+                .all(|c| !c.is_alphabetic());
+            let label = match own {
+                Some((k, l)) => {
+                    if let Some(u) = used_label.get_mut(k) {
+                        *u = true;
+                    }
+                    Some(l.clone())
+                }
+                None if starts_line && !pending.is_empty() => {
+                    let l = pending.get(nth_bare).or(pending.last()).cloned();
+                    nth_bare += 1;
+                    l
+                }
+                None => None,
+            };
+            let target = if label.as_ref().is_some_and(|l| l.sv) {
+                16
+            } else {
+                15
+            };
+            let spans = imei_spans(&run, &line.chars, target);
+            let total: usize = run.iter().map(|g| group_len(g, &line.chars)).sum();
+            if spans.is_empty() && label.is_some() && (10..=20).contains(&total) {
+                // A labelled number that is not 15 long: read the whole run, marked invalid
+                // unless a re-read fixes it.
+                if let (Some(a), Some(b)) = (run.first(), run.last()) {
+                    candidates.push(Candidate {
+                        text: line.text(a.start, b.end),
+                        region: line.region(a.start, b.end),
+                        conf: line.conf(a.start, b.end),
+                        label: label.clone(),
+                    });
+                }
+            }
+            for (s, e) in spans {
+                candidates.push(Candidate {
+                    text: line.text(s, e),
+                    region: line.region(s, e),
+                    conf: line.conf(s, e),
+                    label: label.clone(),
+                });
+            }
+        }
+        for c in candidates {
+            judge(c, reread, out);
+        }
+        // Labels with nothing after them label the next line's numbers (table layouts).
+        pending = labels
+            .iter()
+            .zip(&used_label)
+            .filter(|(_, u)| !**u)
+            .map(|(l, _)| l.clone())
+            .collect();
+    }
+}
+
+/// A candidate's digits as an IMEI, or why not.
+fn read_imei(text: &str, labelled: bool, sv: bool) -> Result<(String, Option<String>), String> {
+    if sv {
+        return imei::from_imeisv(text)
+            .map(|i| (i, Some("from IMEISV".to_owned())))
+            .map_err(|e| e.to_string());
+    }
+    if labelled {
+        return imei::repair_ocr(text)
+            .map(|r| {
+                let note = r.note();
+                (r.imei, note)
+            })
+            .map_err(|e| e.to_string());
+    }
+    imei::normalize(text)
+        .map(|i| (i, None))
+        .map_err(|e| e.to_string())
+}
+
+fn judge(
+    c: Candidate,
+    reread: &mut dyn FnMut(Region) -> Option<(String, f32)>,
+    out: &mut GdFields,
+) {
+    let Some(region) = c.region else { return };
+    let sv = c.label.as_ref().is_some_and(|l| l.sv);
+    let name = c.label.as_ref().map(|l| l.name.clone());
+    let first = read_imei(&c.text, c.label.is_some(), sv);
+    let (imei, note, conf) = match first {
+        Ok((imei, note)) => (imei, note, c.conf),
+        Err(_) if c.label.is_none() => return,
+        Err(reason) => match reread(region).and_then(|(t, conf)| reread_imei(&t, sv, conf)) {
+            Some(found) => found,
+            None => {
+                let value: String = c
+                    .text
+                    .chars()
+                    .filter(|ch| !ch.is_whitespace() && *ch != '-' && *ch != '–')
+                    .map(|ch| imei::digit_value(ch).map_or(ch, |d| char::from(b'0' + d)))
+                    .collect();
+                if !out.invalid_imeis.iter().any(|i| i.value == value) {
+                    out.invalid_imeis.push(InvalidImei {
+                        value,
+                        region,
+                        confidence: c.conf,
+                        reason,
+                        label: name,
+                    });
+                }
+                return;
+            }
+        },
+    };
+    if out.imeis.iter().any(|i| i.imei == imei) {
+        return;
+    }
+    out.imeis.push(ReadImei {
+        imei,
+        region,
+        confidence: conf,
+        note,
+        label: name,
+    });
+}
+
+/// The first valid IMEI in a digit-only re-read.
+fn reread_imei(text: &str, sv: bool, conf: f32) -> Option<(String, Option<String>, f32)> {
+    let chars: Vec<char> = text.nfc().collect();
+    let target = if sv { 16 } else { 15 };
+    digit_runs(&chars)
+        .iter()
+        .flat_map(|run| imei_spans(run, &chars, target))
+        .find_map(|(s, e)| {
+            let t: String = chars.get(s..e)?.iter().collect();
+            let (imei, note) = read_imei(&t, true, sv).ok()?;
+            let note = match note {
+                Some(n) => format!("re-read, {n}"),
+                None => "re-read".to_owned(),
+            };
+            Some((imei, Some(note), conf))
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// GD number.
+
+fn gd_number(line: &Line) -> Option<Field> {
+    for hit in find_labels(line, GD_LABELS) {
+        let mut i = value_start(line, hit.end);
+        // `GD No: GD-1234/2024`: drop the repeated prefix.
+        for prefix in find_labels(line, &["gd", "জিডি"]) {
+            if prefix.start == i {
+                i = skip_seps(line, prefix.end);
+            }
+        }
+        if let Some((value, end)) = number_at(line, i) {
+            return line.field(value, i, end);
+        }
+    }
+    None
+}
+
+/// `1234`, `৫৬৭/২৪`, `1234-2024` at `i`: ASCII value and end.
+fn number_at(line: &Line, i: usize) -> Option<(String, usize)> {
+    let mut value = String::new();
+    let mut j = i;
+    let mut parts = 0;
+    loop {
+        let start = j;
+        while let Some(d) = line.chars.get(j).and_then(|&c| imei::digit_value(c)) {
+            value.push(char::from(b'0' + d));
+            j += 1;
+        }
+        if j == start {
+            // A separator with no digits after it is not part of the number.
+            if parts > 0 {
+                value.pop();
+                j -= 1;
+            }
+            break;
+        }
+        parts += 1;
+        match line.chars.get(j) {
+            Some(&c @ ('/' | '-')) if parts < 3 => {
+                value.push(c);
+                j += 1;
+            }
+            _ => break,
+        }
+    }
+    // A number glued to letters (`123abc`) or a phone-length run is not a GD number.
+    let glued = line.chars.get(j).is_some_and(|c| c.is_alphanumeric());
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    (parts > 0 && !glued && digits <= 12).then_some((value, j))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates.
+
+const MONTHS: &[(&str, u32)] = &[
+    ("january", 1),
+    ("jan", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("may", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("september", 9),
+    ("sept", 9),
+    ("sep", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("জানুয়ারি", 1),
+    ("জানুয়ারী", 1),
+    ("জানুয়ারি", 1),
+    ("ফেব্রুয়ারি", 2),
+    ("ফেব্রুয়ারী", 2),
+    ("ফেব্রুয়ারি", 2),
+    ("মার্চ", 3),
+    ("এপ্রিল", 4),
+    ("মে", 5),
+    ("জুন", 6),
+    ("জুলাই", 7),
+    ("আগস্ট", 8),
+    ("আগষ্ট", 8),
+    ("সেপ্টেম্বর", 9),
+    ("অক্টোবর", 10),
+    ("নভেম্বর", 11),
+    ("ডিসেম্বর", 12),
+];
+
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// `YYYY-MM-DD` when (y, m, d) is a real date between 1971 and 2099 (two-digit years are
+/// 20YY).
+fn iso(y: u32, m: u32, d: u32, year_digits: usize) -> Option<String> {
+    let y = if year_digits == 2 { 2000 + y } else { y };
+    if year_digits != 2 && year_digits != 4 {
+        return None;
+    }
+    ((1971..=2099).contains(&y) && d >= 1 && d <= days_in_month(y, m))
+        .then(|| format!("{y:04}-{m:02}-{d:02}"))
+}
+
+/// Digits at `i` (ASCII or Bengali): value, count, end.
+fn digits_at(chars: &[char], i: usize) -> Option<(u32, usize, usize)> {
+    let mut v = 0u32;
+    let mut j = i;
+    while let Some(d) = chars.get(j).and_then(|&c| imei::digit_value(c)) {
+        v = v.saturating_mul(10).saturating_add(u32::from(d));
+        j += 1;
+    }
+    (j > i).then_some((v, j - i, j))
+}
+
+fn month_at(chars: &[char], i: usize) -> Option<(u32, usize)> {
+    let mut best: Option<(u32, usize)> = None;
+    for (name, m) in MONTHS {
+        let name: Vec<char> = name.nfc().collect();
+        let got: Vec<char> = chars
+            .get(i..i + name.len())
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|c| c.to_lowercase())
+            .collect();
+        let end = i + name.len();
+        // A whole word: `mar` must not be the start of `market`.
+        let whole = chars
+            .get(end)
+            .is_none_or(|c| !c.is_alphabetic() || !c.is_ascii());
+        let whole = whole
+            && (name.iter().all(char::is_ascii)
+                || chars.get(end).is_none_or(|c| !c.is_alphabetic()));
+        if got == name && whole && best.is_none_or(|(_, e)| end > e) {
+            best = Some((*m, end));
+        }
+    }
+    best
+}
+
+fn skip_date_sep(chars: &[char], mut i: usize) -> usize {
+    while chars
+        .get(i)
+        .is_some_and(|&c| c == ' ' || c == ',' || c == '-' || c == '.' || c == '/')
+    {
+        i += 1;
+    }
+    i
+}
+
+/// A date starting at `i`: ISO value and end.
+fn date_at(chars: &[char], i: usize) -> Option<(String, usize)> {
+    let numeric_sep = |j: usize| -> Option<usize> {
+        let mut k = j;
+        while chars.get(k) == Some(&' ') {
+            k += 1;
+        }
+        if !matches!(chars.get(k), Some('/' | '-' | '.')) {
+            return None;
+        }
+        k += 1;
+        while chars.get(k) == Some(&' ') {
+            k += 1;
+        }
+        Some(k)
+    };
+    if let Some((a, na, j)) = digits_at(chars, i) {
+        // D/M/Y or Y-M-D.
+        if let Some(k) = numeric_sep(j) {
+            if let Some((b, nb, k2)) = digits_at(chars, k) {
+                if let Some(k3) = numeric_sep(k2) {
+                    if let Some((c, nc, end)) = digits_at(chars, k3) {
+                        let glued = chars.get(end).is_some_and(|c| c.is_alphanumeric());
+                        if !glued && nb <= 2 {
+                            if na <= 2 {
+                                return iso(c, b, a, nc).map(|v| (v, end));
+                            }
+                            if na == 4 && nc <= 2 {
+                                return iso(a, b, c, 4).map(|v| (v, end));
+                            }
+                        }
+                        return None;
+                    }
+                }
+            }
+        }
+        // D Month Y (`12 March 2024`, `১২ মার্চ, ২০২৪`, `12th Mar 2024`).
+        if na <= 2 {
+            let mut j2 = j;
+            for suffix in ["st", "nd", "rd", "th"] {
+                if chars
+                    .get(j..j + 2)
+                    .is_some_and(|s| s.iter().collect::<String>().to_lowercase() == suffix)
+                {
+                    j2 = j + 2;
+                }
+            }
+            let k = skip_date_sep(chars, j2);
+            if let Some((m, k2)) = month_at(chars, k) {
+                let k3 = skip_date_sep(chars, k2);
+                if let Some((y, ny, end)) = digits_at(chars, k3) {
+                    return iso(y, m, a, ny).map(|v| (v, end));
+                }
+            }
+        }
+        return None;
+    }
+    // Month D, Y (`March 12, 2024`).
+    let (m, k) = month_at(chars, i)?;
+    let k = skip_date_sep(chars, k);
+    let (d, nd, k2) = digits_at(chars, k)?;
+    let k3 = skip_date_sep(chars, k2);
+    let (y, ny, end) = digits_at(chars, k3)?;
+    (nd <= 2).then_some(())?;
+    iso(y, m, d, ny).map(|v| (v, end))
+}
+
+/// Every date in a line from char `from`: (value, start, end).
+fn dates_in(line: &Line, from: usize) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = from;
+    while i < line.chars.len() {
+        let boundary = i
+            .checked_sub(1)
+            .and_then(|j| line.chars.get(j))
+            .is_none_or(|c| !c.is_alphanumeric());
+        if boundary {
+            if let Some((v, end)) = date_at(&line.chars, i) {
+                out.push((v, i, end));
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The GD date: after a date label; else a date on the GD number's line; else the first date.
+fn gd_date(lines: &[Line]) -> Option<Field> {
+    for line in lines {
+        for hit in find_labels(line, DATE_LABELS) {
+            let i = value_start(line, hit.end);
+            if let Some((v, s, e)) = dates_in(line, i).into_iter().next() {
+                if s <= i + 2 {
+                    return line.field(v, s, e);
+                }
+            }
+        }
+    }
+    let gd_line = lines.iter().find(|l| gd_number(l).is_some());
+    gd_line.into_iter().chain(lines.iter()).find_map(|line| {
+        let (v, s, e) = dates_in(line, 0).into_iter().next()?;
+        line.field(v, s, e)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names: thana, district, brand, model.
+
+/// Ends of a name value: commas, semicolons, the Bengali full stop, brackets.
+fn is_name_stop(c: char) -> bool {
+    matches!(
+        c,
+        ',' | ';' | '।' | '|' | '(' | ')' | '[' | ']' | '\n' | '/'
+    )
+}
+
+/// A name after a label: from `i` to the next stop or label, at most `max_words` words,
+/// trimmed of punctuation. `None` when empty or when it starts with a digit.
+fn name_after(line: &Line, i: usize, stops: &[usize], max_words: usize) -> Option<Field> {
+    let next_label = stops.iter().copied().find(|&s| s > i).unwrap_or(usize::MAX);
+    let mut end = i;
+    while end < line.chars.len()
+        && end < next_label
+        && !line.chars.get(end).is_some_and(|&c| is_name_stop(c))
+    {
+        end += 1;
+    }
+    name_field(line, i, end, max_words, false)
+}
+
+/// The name in chars `start..end`: trimmed, at most `max_words` words (the last ones when
+/// `from_end`).
+fn name_field(
+    line: &Line,
+    start: usize,
+    end: usize,
+    max_words: usize,
+    from_end: bool,
+) -> Option<Field> {
+    let trim = |c: char| c.is_whitespace() || is_label_sep(c) || is_name_stop(c) || c == '"';
+    let (mut s, mut e) = (start, end.min(line.chars.len()));
+    while s < e && line.chars.get(s).is_some_and(|&c| trim(c)) {
+        s += 1;
+    }
+    while e > s && line.chars.get(e - 1).is_some_and(|&c| trim(c)) {
+        e -= 1;
+    }
+    // Word bounds inside s..e.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut k = s;
+    while k < e {
+        while k < e && line.chars.get(k).is_some_and(|c| c.is_whitespace()) {
+            k += 1;
+        }
+        let ws = k;
+        while k < e && line.chars.get(k).is_some_and(|c| !c.is_whitespace()) {
+            k += 1;
+        }
+        if k > ws {
+            words.push((ws, k));
+        }
+    }
+    let keep = if from_end {
+        words.get(words.len().saturating_sub(max_words)..)?
+    } else {
+        words.get(..max_words.min(words.len()))?
+    };
+    let (a, b) = (keep.first()?.0, keep.last()?.1);
+    make_name(line, a, b)
+}
+
+fn make_name(line: &Line, a: usize, b: usize) -> Option<Field> {
+    let mut b = b;
+    while b > a
+        && line
+            .chars
+            .get(b - 1)
+            .is_some_and(|&c| matches!(c, '.' | ':' | 'ঃ' | '-'))
+    {
+        b -= 1;
+    }
+    let value = line.text(a, b);
+    let first = value.chars().next()?;
+    if imei::digit_value(first).is_some() || !first.is_alphabetic() {
+        return None;
+    }
+    line.field(value, a, b)
+}
+
+/// Words before a suffix label (`মিরপুর মডেল থানা`, `Mirpur Police Station`) back to the
+/// previous stop, dropping an addressee (`অফিসার ইনচার্জ`, `Officer-in-Charge`, `OC`).
+fn name_before(line: &Line, label_start: usize, stops: &[usize]) -> Option<Field> {
+    let mut s = label_start;
+    while s > 0
+        && !line
+            .chars
+            .get(s - 1)
+            .is_some_and(|&c| is_name_stop(c) || c == ':' || c == 'ঃ')
+    {
+        s -= 1;
+    }
+    if let Some(&prev) = stops.iter().rev().find(|&&x| x < label_start) {
+        s = s.max(prev);
+    }
+    let text = line.text(s, label_start).to_lowercase();
+    for addressee in [
+        "অফিসার ইনচার্জ",
+        "অফিসার-ইন-চার্জ",
+        "ভারপ্রাপ্ত কর্মকর্তা",
+        "officer-in-charge",
+        "officer in charge",
+        "oc",
+    ] {
+        let a: String = addressee.nfc().collect();
+        if let Some(p) = text.find(&a) {
+            let skip = text.get(..p + a.len()).map_or(0, |t| t.chars().count());
+            s += skip;
+        }
+    }
+    name_field(line, s, label_start, 3, true)
+}
+
+fn thana_district(lines: &[Line]) -> (Option<Field>, Option<Field>) {
+    let (mut thana_label, mut thana_suffix, mut district_label, mut district_addr) =
+        (None, None, None, None);
+    for (n, line) in lines.iter().enumerate() {
+        let stops = label_starts(line);
+        for hit in find_labels(line, THANA_LABELS) {
+            let after = value_start(line, hit.end);
+            let colon = line
+                .chars
+                .get(hit.end..after)
+                .unwrap_or_default()
+                .iter()
+                .any(|&c| matches!(c, ':' | 'ঃ' | '-'));
+            let before = name_before(line, hit.start, &stops);
+            if before.is_some() && !colon {
+                if thana_suffix.is_none() {
+                    thana_suffix = before;
+                    // `…, <X> থানা, <Y>`: the next piece is the district; else a short
+                    // next line (an address block).
+                    let mut j = hit.end;
+                    while line.chars.get(j).is_some_and(|c| !is_name_stop(*c)) {
+                        j += 1;
+                    }
+                    let next = if j < line.chars.len() {
+                        name_after(line, j + 1, &stops, 3)
+                    } else {
+                        lines.get(n + 1).and_then(|l| {
+                            let short = l.words.len() <= 3
+                                && !l.chars.iter().any(|c| {
+                                    imei::digit_value(*c).is_some() || *c == ':' || *c == 'ঃ'
+                                });
+                            if short {
+                                name_after(l, 0, &label_starts(l), 3)
+                            } else {
+                                None
+                            }
+                        })
+                    };
+                    if district_addr.is_none() {
+                        district_addr = next;
+                    }
+                }
+            } else if thana_label.is_none() {
+                thana_label = name_after(line, after, &stops, 4);
+            }
+        }
+        for hit in find_labels(line, DISTRICT_LABELS) {
+            let after = value_start(line, hit.end);
+            if district_label.is_none() {
+                let colon = line
+                    .chars
+                    .get(hit.end..after)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|&c| matches!(c, ':' | 'ঃ' | '-'));
+                let v = if colon {
+                    name_after(line, after, &stops, 3)
+                } else {
+                    None
+                };
+                district_label = v
+                    .or_else(|| name_before(line, hit.start, &stops))
+                    .or_else(|| name_after(line, after, &stops, 3));
+            }
+        }
+    }
+    (
+        thana_label.or(thana_suffix),
+        district_label.or(district_addr),
+    )
+}
+
+fn brand_model(lines: &[Line]) -> (Option<Field>, Option<Field>) {
+    let (mut brand, mut model, mut mobile_brand, mut mobile_model) = (None, None, None, None);
+    for line in lines {
+        let stops = label_starts(line);
+        for hit in find_labels(line, BRAND_LABELS) {
+            if brand.is_none() && introduces_value(line, hit) {
+                brand = name_after(line, value_start(line, hit.end), &stops, 3);
+            }
+        }
+        for hit in find_labels(line, MODEL_LABELS) {
+            if model.is_none() && introduces_value(line, hit) {
+                model = name_after(line, value_start(line, hit.end), &stops, 4).or_else(|| {
+                    // Models are often all digits and letters like `A12`, `1100`: allow digits.
+                    let i = value_start(line, hit.end);
+                    let (_, end) = word_span(line, i)?;
+                    line.field(line.text(i, end), i, end)
+                });
+            }
+        }
+        for hit in find_labels(line, MOBILE_LABELS) {
+            if mobile_brand.is_some() {
+                break;
+            }
+            let mut i = skip_seps(line, hit.end);
+            // `মোবাইল ফোন (Samsung A12)`: the brackets hold the phone.
+            let open = line
+                .chars
+                .get(hit.end..i)
+                .unwrap_or_default()
+                .contains(&'(');
+            let end = if open {
+                let mut e = i;
+                while line.chars.get(e).is_some_and(|&c| c != ')') {
+                    e += 1;
+                }
+                e
+            } else {
+                let next_label = stops.iter().copied().find(|&s| s > i).unwrap_or(usize::MAX);
+                let mut e = i;
+                while e < line.chars.len()
+                    && e < next_label
+                    && !line.chars.get(e).is_some_and(|&c| is_name_stop(c))
+                {
+                    e += 1;
+                }
+                e
+            };
+            // Only Latin names: `মোবাইল নং ০১৭…`, `মোবাইল ফোন হারানো` are not phones.
+            let Some((b0, b1)) = word_span(line, i) else {
+                continue;
+            };
+            let word = line.text(b0, b1);
+            if !word.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                continue;
+            }
+            if word.eq_ignore_ascii_case("no") || word.eq_ignore_ascii_case("number") {
+                continue;
+            }
+            mobile_brand = line.field(word, b0, b1);
+            i = skip_seps(line, b1);
+            if i < end {
+                mobile_model = name_field(line, i, end, 4, false).or_else(|| {
+                    let (m0, _) = word_span(line, i)?;
+                    let mut m1 = end;
+                    while m1 > m0 && line.chars.get(m1 - 1).is_some_and(|c| c.is_whitespace()) {
+                        m1 -= 1;
+                    }
+                    line.field(line.text(m0, m1), m0, m1)
+                });
+            }
+        }
+    }
+    (brand.or(mobile_brand), model.or(mobile_model))
+}
+
+/// Whether a brand or model label introduces a value: a `:`, `ঃ`, `-` or `=` follows it, or a
+/// Latin letter or digit does (`Model A12`), not a comma or a Bengali word (`মিরপুর মডেল, …`).
+fn introduces_value(line: &Line, hit: Hit) -> bool {
+    let mut j = hit.end;
+    while line.chars.get(j).is_some_and(|c| c.is_whitespace()) {
+        j += 1;
+    }
+    line.chars
+        .get(j)
+        .is_some_and(|&c| matches!(c, ':' | 'ঃ' | '-' | '=') || c.is_ascii_alphanumeric())
+}
+
+/// The word (no spaces) starting at `i`.
+fn word_span(line: &Line, i: usize) -> Option<(usize, usize)> {
+    let mut e = i;
+    while line
+        .chars
+        .get(e)
+        .is_some_and(|&c| !c.is_whitespace() && !is_name_stop(c) && c != ':' && c != 'ঃ')
+    {
+        e += 1;
+    }
+    (e > i).then_some((i, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gd::text::OcrLine;
+
+    /// A page from text lines: words laid out left to right, 12 px per char, 40 px per line.
+    fn page(text: &str) -> OcrPage {
+        let lines = text
+            .lines()
+            .enumerate()
+            .map(|(n, l)| {
+                let mut x = 10;
+                let y = 10 + 40 * u32::try_from(n).unwrap_or(0);
+                let words = l
+                    .split_whitespace()
+                    .map(|w| {
+                        let width = 12 * u32::try_from(w.chars().count()).unwrap_or(1);
+                        let word = OcrWord {
+                            text: w.to_owned(),
+                            region: Region::new(x, y, width, 30),
+                            conf: 0.9,
+                        };
+                        x += width + 12;
+                        word
+                    })
+                    .collect();
+                OcrLine::from_words(words)
+            })
+            .collect();
+        OcrPage {
+            width: 2000,
+            height: 3000,
+            lines,
+        }
+    }
+
+    fn no_reread(_: Region) -> Option<(String, f32)> {
+        None
+    }
+
+    fn fields(text: &str) -> GdFields {
+        extract(&page(text), &mut no_reread)
+    }
+
+    fn imeis(text: &str) -> Vec<(String, Option<String>, Option<String>)> {
+        fields(text)
+            .imeis
+            .into_iter()
+            .map(|i| (i.imei, i.label, i.note))
+            .collect()
+    }
+
+    fn s(x: &str) -> Option<String> {
+        Some(x.to_owned())
+    }
+
+    #[test]
+    fn imei_table() {
+        const A: &str = "352099001761481";
+        const B: &str = "352099001761499";
+        for (text, expect) in [
+            ("IMEI: 352099001761481", vec![(A, s("IMEI"), None)]),
+            ("IMEI1: 352099001761481", vec![(A, s("IMEI 1"), None)]),
+            ("IMEI-1: 35-209900-176148-1", vec![(A, s("IMEI 1"), None)]),
+            ("IMEI 2 352099001761499", vec![(B, s("IMEI 2"), None)]),
+            ("IMEI No. 352099001761481", vec![(A, s("IMEI"), None)]),
+            ("IMEI No: ৩৫২০ ৯৯০০ ১৭৬১ ৪৮১", vec![(A, s("IMEI"), None)]),
+            ("আইএমইআই ১ঃ ৩৫২০৯৯০০১৭৬১৪৮১", vec![(A, s("IMEI 1"), None)]),
+            ("আই এম ই আই নং: 352099001761481", vec![(A, s("IMEI"), None)]),
+            ("ইমেই নম্বর 352099001761481", vec![(A, s("IMEI"), None)]),
+            ("lMEl: 352099001761481", vec![(A, s("IMEI"), None)]),
+            ("IMEI352099001761481", vec![(A, s("IMEI"), None)]),
+            (
+                "IMEI : 352O99001761481",
+                vec![(A, s("IMEI"), s("repaired O→0 at 4"))],
+            ),
+            (
+                "IMEI 1: 352099001761481 IMEI 2: 352099001761499",
+                vec![(A, s("IMEI 1"), None), (B, s("IMEI 2"), None)],
+            ),
+            (
+                "IMEI: 352099001761481, 352099001761499",
+                vec![(A, s("IMEI"), None), (B, s("IMEI"), None)],
+            ),
+            (
+                "IMEISV: 3520990017614823",
+                vec![(A, s("IMEISV"), s("from IMEISV"))],
+            ),
+            ("IMEI 1\n352099001761481", vec![(A, s("IMEI 1"), None)]),
+            ("হারানো ফোনের নম্বর 352099001761481 ছিল", vec![(A, None, None)]),
+            // The same IMEI twice is one IMEI.
+            (
+                "IMEI: 352099001761481\nIMEI 352099001761481",
+                vec![(A, s("IMEI"), None)],
+            ),
+            // Negatives: a non-Luhn 15-digit number, NID numbers, a mobile number.
+            ("Phone 880171234567890", vec![]),
+            ("Phone +880 1712 345678 90", vec![]),
+            ("NID: 1234567890", vec![]),
+            ("NID: 19902691234567891", vec![]),
+            ("জাতীয় পরিচয়পত্র নং ১৯৯০২৬৯১২৩৪৫৬৭৮৯", vec![]),
+            ("NID 1990269123456", vec![]),
+            ("মোবাইল নং 01712345678", vec![]),
+            // Unlabelled look-alikes are not repaired.
+            ("352O99001761481", vec![]),
+            ("", vec![]),
+        ] {
+            let want: Vec<(String, Option<String>, Option<String>)> = expect
+                .into_iter()
+                .map(|(i, l, n)| (i.to_owned(), l, n))
+                .collect();
+            assert_eq!(imeis(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_imei_table() {
+        for (text, expect) in [
+            ("IMEI: 352099001761482", vec!["352099001761482"]),
+            ("IMEI: 35209900176148", vec!["35209900176148"]),
+            ("IMEI 1: 3520990017614811", vec!["3520990017614811"]),
+            ("আইএমইআই: ৩৫২০৯৯০০১৭৬১৪৮২", vec!["352099001761482"]),
+            ("IMEI: 352099001761481", vec![]),
+            ("Phone 880171234567890", vec![]),
+        ] {
+            let got: Vec<String> = fields(text)
+                .invalid_imeis
+                .into_iter()
+                .map(|i| i.value)
+                .collect();
+            assert_eq!(got, expect, "{text}");
+        }
+    }
+
+    #[test]
+    fn reread_replaces_an_invalid_first_read() {
+        let p = page("IMEI: 352099001761482");
+        let mut asked = Vec::new();
+        let mut reread = |r: Region| {
+            asked.push(r);
+            Some(("352099001761481".to_owned(), 0.8))
+        };
+        let f = extract(&p, &mut reread);
+        assert_eq!(asked.len(), 1);
+        assert_eq!(f.imeis.len(), 1);
+        assert_eq!(f.imeis[0].imei, "352099001761481");
+        assert_eq!(f.imeis[0].note.as_deref(), Some("re-read"));
+        assert!((f.imeis[0].confidence - 0.8).abs() < 1e-6);
+        assert!(f.invalid_imeis.is_empty());
+        // The re-read box is the digits' word, not the label.
+        assert_eq!(asked[0], Region::new(82, 10, 180, 30));
+    }
+
+    #[test]
+    fn reread_that_fails_keeps_the_invalid_read() {
+        let p = page("IMEI: 352099001761482");
+        let mut reread = |_: Region| Some(("352099001761483".to_owned(), 0.8));
+        let f = extract(&p, &mut reread);
+        assert!(f.imeis.is_empty());
+        assert_eq!(f.invalid_imeis.len(), 1);
+        // A valid first read is never re-read.
+        let mut calls = 0;
+        let mut count = |_: Region| {
+            calls += 1;
+            None
+        };
+        let _ = extract(&page("IMEI: 352099001761481"), &mut count);
+        assert_eq!(calls, 0);
+    }
+
+    #[test]
+    fn imei_region_covers_the_digits() {
+        let f = fields("IMEI: 35-209900-176148-1");
+        assert_eq!(f.imeis[0].region, Region::new(82, 10, 216, 30));
+        let f = fields("IMEI:352099001761481");
+        // Label and digits in one word: the digits' share of the word.
+        let r = f.imeis[0].region;
+        assert_eq!((r.x, r.w), (10 + 12 * 5, 12 * 15));
+    }
+
+    fn one(text: &str, get: fn(&GdFields) -> &Option<Field>) -> Option<String> {
+        get(&fields(text)).as_ref().map(|f| f.value.clone())
+    }
+
+    #[test]
+    fn gd_number_table() {
+        for (text, expect) in [
+            ("জিডি নং ১২৩৪", s("1234")),
+            ("জি.ডি নং: ৫৬৭/২৪", s("567/24")),
+            ("জিডি নম্বরঃ ৮৯০", s("890")),
+            ("জি ডি নং- ১২৩৪ তারিখ ১২/০৩/২০২৪", s("1234")),
+            ("GD No. 1234", s("1234")),
+            ("GD No: GD-1234/2024", s("1234/2024")),
+            ("G.D. No 77", s("77")),
+            ("GD Number : 4321", s("4321")),
+            ("GD-1234/2024", s("1234/2024")),
+            ("সাধারণ ডায়েরি নং ৪৫", s("45")),
+            ("GD copy", None),
+            ("GD No: abc", None),
+            ("No 1234", None),
+        ] {
+            assert_eq!(one(text, |f| &f.gd_number), expect, "{text}");
+        }
+    }
+
+    #[test]
+    fn gd_date_table() {
+        for (text, expect) in [
+            ("তারিখ: ১২/০৩/২০২৪", s("2024-03-12")),
+            ("তারিখঃ ১২-০৩-২০২৪", s("2024-03-12")),
+            ("Date: 12.03.2024", s("2024-03-12")),
+            ("Date : 2024-03-12", s("2024-03-12")),
+            ("Date: 12 March 2024", s("2024-03-12")),
+            ("Date: 1st Sept, 2023", s("2023-09-01")),
+            ("Dated March 12, 2024", s("2024-03-12")),
+            ("তারিখ: ১২ মার্চ ২০২৪", s("2024-03-12")),
+            ("তারিখ: ৫ জানুয়ারি, ২০২৩", s("2023-01-05")),
+            ("তাং ২৯/০২/২০২৪", s("2024-02-29")),
+            ("তারিখ - ০৫.১১.২০২৩ ইং", s("2023-11-05")),
+            ("Date: 29/02/2000", s("2000-02-29")),
+            ("Date: 29/02/2100", None),
+            ("Date: 12/03/24", s("2024-03-12")),
+            ("জিডি নং ১২৩৪ ১২/০৩/২০২৪", s("2024-03-12")),
+            ("জিডি নং ১২৩৪\nতারিখ ০১/০১/২০২৪", s("2024-01-01")),
+            // Not dates.
+            ("তারিখ: ৩১/০২/২০২৪", None),
+            ("Date: 29/02/2023", None),
+            ("Date: 12/13/2024", None),
+            ("Date: 00/01/2024", None),
+            ("updated 12/03/2024x", None),
+            ("Date:", None),
+        ] {
+            assert_eq!(one(text, |f| &f.gd_date), expect, "{text}");
+        }
+    }
+
+    #[test]
+    fn thana_district_table() {
+        type Row = (&'static str, Option<&'static str>, Option<&'static str>);
+        let rows: Vec<Row> = vec![
+            ("থানাঃ মিরপুর, জেলাঃ ঢাকা", Some("মিরপুর"), Some("ঢাকা")),
+            ("থানা: মিরপুর মডেল জেলা: ঢাকা", Some("মিরপুর মডেল"), Some("ঢাকা")),
+            (
+                "অফিসার ইনচার্জ, মিরপুর মডেল থানা, ঢাকা।",
+                Some("মিরপুর মডেল"),
+                Some("ঢাকা"),
+            ),
+            (
+                "বরাবর\nঅফিসার ইনচার্জ\nকোতোয়ালী থানা\nচট্টগ্রাম।",
+                Some("কোতোয়ালী"),
+                Some("চট্টগ্রাম"),
+            ),
+            (
+                "Officer-in-Charge, Mirpur Model Police Station, Dhaka",
+                Some("Mirpur Model"),
+                Some("Dhaka"),
+            ),
+            (
+                "Thana: Kotwali District: Chattogram",
+                Some("Kotwali"),
+                Some("Chattogram"),
+            ),
+            ("P.S.: Savar, Dist. Dhaka", Some("Savar"), Some("Dhaka")),
+            ("Police Station : Gulshan", Some("Gulshan"), None),
+            ("জেলাঃ সিলেট", None, Some("সিলেট")),
+            ("জিডি নং ১২৩৪", None, None),
+            ("থানাঃ ১২৩", None, None),
+        ];
+        for (text, thana, district) in rows {
+            let f = fields(text);
+            assert_eq!(f.thana.map(|x| x.value).as_deref(), thana, "thana: {text}");
+            assert_eq!(
+                f.district.map(|x| x.value).as_deref(),
+                district,
+                "district: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn brand_model_table() {
+        type Row = (&'static str, Option<&'static str>, Option<&'static str>);
+        let rows: Vec<Row> = vec![
+            ("Brand: Samsung", Some("Samsung"), None),
+            (
+                "ব্র্যান্ডঃ Xiaomi, মডেলঃ Redmi Note 9",
+                Some("Xiaomi"),
+                Some("Redmi Note 9"),
+            ),
+            (
+                "Brand: Samsung Model: Galaxy A12",
+                Some("Samsung"),
+                Some("Galaxy A12"),
+            ),
+            (
+                "Mobile: Samsung Galaxy A12",
+                Some("Samsung"),
+                Some("Galaxy A12"),
+            ),
+            (
+                "মোবাইল ফোন (Samsung A12) হারিয়ে গেছে",
+                Some("Samsung"),
+                Some("A12"),
+            ),
+            ("Model: 1100", None, Some("1100")),
+            ("মোবাইল নং 01712345678", None, None),
+            ("মোবাইল ফোন হারানো", None, None),
+            ("Mobile No: 01712345678", None, None),
+        ];
+        for (text, brand, model) in rows {
+            let f = fields(text);
+            assert_eq!(f.brand.map(|x| x.value).as_deref(), brand, "brand: {text}");
+            assert_eq!(f.model.map(|x| x.value).as_deref(), model, "model: {text}");
+        }
+    }
+
+    #[test]
+    fn whole_gd_in_bengali() {
+        let text = "বাংলাদেশ পুলিশ\n\
+            থানাঃ মিরপুর মডেল, জেলাঃ ঢাকা\n\
+            জিডি নং- ৫৬৭/২৪ তারিখঃ ১২ মার্চ ২০২৪\n\
+            বিষয়: মোবাইল ফোন হারানো প্রসঙ্গে।\n\
+            মোবাইল ফোন (Samsung Galaxy A12)\n\
+            আইএমইআই ১ঃ ৩৫২০ ৯৯০০ ১৭৬১ ৪৮১\n\
+            আইএমইআই ২ঃ ৩৫২০৯৯০০১৭৬১৪৯৯\n\
+            আমার মোবাইল নং ০১৭১২৩৪৫৬৭৮";
+        let f = fields(text);
+        assert_eq!(f.gd_number.map(|x| x.value).as_deref(), Some("567/24"));
+        assert_eq!(f.gd_date.map(|x| x.value).as_deref(), Some("2024-03-12"));
+        assert_eq!(f.thana.map(|x| x.value).as_deref(), Some("মিরপুর মডেল"));
+        assert_eq!(f.district.map(|x| x.value).as_deref(), Some("ঢাকা"));
+        assert_eq!(f.brand.map(|x| x.value).as_deref(), Some("Samsung"));
+        assert_eq!(f.model.map(|x| x.value).as_deref(), Some("Galaxy A12"));
+        let got: Vec<(&str, Option<&str>)> = f
+            .imeis
+            .iter()
+            .map(|i| (i.imei.as_str(), i.label.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("352099001761481", Some("IMEI 1")),
+                ("352099001761499", Some("IMEI 2"))
+            ]
+        );
+        assert!(f.invalid_imeis.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(text in "\\PC{0,80}") {
+            let _ = fields(&text);
+        }
+
+        #[test]
+        fn never_panics_on_gd_like_text(text in "(IMEI|জিডি নং|তারিখ|থানা|জেলা|Model|মোবাইল|[০-৯0-9OlS:ঃ/., -]){0,20}") {
+            let _ = fields(&text);
+        }
+    }
+}

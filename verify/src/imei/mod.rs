@@ -1,14 +1,24 @@
-//! IMEI numbers: normalise typed input (ASCII or Bengali digits, spaces, dashes) and check the Luhn digit.
+//! IMEI numbers: normalise typed input (ASCII or Bengali digits, spaces, dashes), check the Luhn
+//! digit, convert IMEISV to IMEI, relate two IMEIs of one dual-SIM phone, repair OCR letter/digit
+//! confusions when the Luhn digit confirms exactly one reading, and look up the TAC ([`tac`]).
+
+pub mod tac;
 
 /// Why a typed IMEI is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImeiError {
+    /// A character that is neither a digit nor a separator.
     #[error("an IMEI has only digits; found `{0}`")]
     NotADigit(char),
+    /// Not 15 digits (or 14 for a body, 16 for an IMEISV).
     #[error("an IMEI has 15 digits; this has {0}")]
     WrongLength(usize),
+    /// The Luhn check digit does not match.
     #[error("the check digit is wrong (Luhn): the last digit should be {expected}")]
-    BadCheckDigit { expected: u8 },
+    BadCheckDigit {
+        /// The check digit the first 14 digits call for.
+        expected: u8,
+    },
 }
 
 /// Map an ASCII or Bengali digit to its value.
@@ -43,15 +53,25 @@ pub fn luhn_check_digit(digits: &[u8]) -> u8 {
     u8::try_from((10 - sum % 10) % 10).unwrap_or(0)
 }
 
-/// Normalise `input` to 15 ASCII digits with a valid Luhn check digit.
-pub fn normalize(input: &str) -> Result<String, ImeiError> {
-    let mut digits = Vec::with_capacity(15);
+/// Digit values of `input`, skipping whitespace, `-` and `/`.
+fn digits_of(input: &str) -> Result<Vec<u8>, ImeiError> {
+    let mut digits = Vec::with_capacity(16);
     for c in input.chars() {
         if c.is_whitespace() || c == '-' || c == '/' {
             continue;
         }
         digits.push(digit_value(c).ok_or(ImeiError::NotADigit(c))?);
     }
+    Ok(digits)
+}
+
+fn to_ascii(digits: &[u8]) -> String {
+    digits.iter().map(|d| char::from(b'0' + d)).collect()
+}
+
+/// Normalise `input` to 15 ASCII digits with a valid Luhn check digit.
+pub fn normalize(input: &str) -> Result<String, ImeiError> {
+    let digits = digits_of(input)?;
     if digits.len() != 15 {
         return Err(ImeiError::WrongLength(digits.len()));
     }
@@ -59,7 +79,254 @@ pub fn normalize(input: &str) -> Result<String, ImeiError> {
     if digits[14] != expected {
         return Err(ImeiError::BadCheckDigit { expected });
     }
-    Ok(digits.iter().map(|d| char::from(b'0' + d)).collect())
+    Ok(to_ascii(&digits))
+}
+
+/// The check digit for a 14-digit IMEI body (ASCII or Bengali digits; spaces and dashes skipped).
+pub fn check_digit(body: &str) -> Result<u8, ImeiError> {
+    let digits = digits_of(body)?;
+    if digits.len() != 14 {
+        return Err(ImeiError::WrongLength(digits.len()));
+    }
+    Ok(luhn_check_digit(&digits))
+}
+
+/// Whether `input` is a 15-digit IMEI with a correct Luhn digit (see [`normalize`]).
+pub fn is_valid(input: &str) -> bool {
+    normalize(input).is_ok()
+}
+
+/// The IMEI of an IMEISV: an IMEISV is the 14-digit body followed by a 2-digit software version
+/// (no check digit); the IMEI is the body followed by its Luhn digit.
+pub fn from_imeisv(input: &str) -> Result<String, ImeiError> {
+    let digits = digits_of(input)?;
+    if digits.len() != 16 {
+        return Err(ImeiError::WrongLength(digits.len()));
+    }
+    let mut imei = digits[..14].to_vec();
+    imei.push(luhn_check_digit(&imei));
+    Ok(to_ascii(&imei))
+}
+
+/// The most the 6-digit serials of the two slots of one dual-SIM phone are taken to differ by.
+///
+/// Heuristic: makers that number both slots from one TAC mostly give consecutive serials or
+/// serials a few apart (interleaved numbering). Two phones of one production batch can also be
+/// this close, so this is a hint, never proof.
+pub const DUAL_SIM_MAX_SERIAL_GAP: u32 = 16;
+
+/// How two IMEIs relate (see [`pair_relation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairRelation {
+    /// Both are the same IMEI.
+    Identical,
+    /// Same TAC and serials at most [`DUAL_SIM_MAX_SERIAL_GAP`] apart: looks like the two
+    /// slots of one dual-SIM phone.
+    LikelyDualSim {
+        /// |serial(a) − serial(b)|.
+        serial_gap: u32,
+    },
+    /// Same TAC (same model) but serials far apart: more likely two phones of one model.
+    SameModel {
+        /// |serial(a) − serial(b)|.
+        serial_gap: u32,
+    },
+    /// Different TACs: different models (some makers give the second slot another TAC, so
+    /// this is not proof of two phones either).
+    DifferentTac,
+    /// At least one is not a valid IMEI.
+    Invalid,
+}
+
+/// Whether two IMEIs look like the two slots of one dual-SIM phone.
+///
+/// Heuristic (documented, not a standard): same 8-digit TAC and 6-digit serials (digits 9–14)
+/// no more than [`DUAL_SIM_MAX_SERIAL_GAP`] apart.
+pub fn pair_relation(a: &str, b: &str) -> PairRelation {
+    let (Ok(a), Ok(b)) = (normalize(a), normalize(b)) else {
+        return PairRelation::Invalid;
+    };
+    if a == b {
+        return PairRelation::Identical;
+    }
+    if a.get(..8) != b.get(..8) {
+        return PairRelation::DifferentTac;
+    }
+    let serial = |s: &str| s.get(8..14).and_then(|x| x.parse::<u32>().ok());
+    let (Some(sa), Some(sb)) = (serial(&a), serial(&b)) else {
+        return PairRelation::Invalid;
+    };
+    let serial_gap = sa.abs_diff(sb);
+    if serial_gap <= DUAL_SIM_MAX_SERIAL_GAP {
+        PairRelation::LikelyDualSim { serial_gap }
+    } else {
+        PairRelation::SameModel { serial_gap }
+    }
+}
+
+/// One character of an OCR token read as a digit other than itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CharRepair {
+    /// 1-based position among the 15 digits.
+    pub position: usize,
+    /// What OCR read.
+    pub from: char,
+    /// The ASCII digit it was taken to be.
+    pub to: char,
+}
+
+/// An IMEI read from an OCR token, with what was repaired to make it valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcrImei {
+    /// 15 ASCII digits, Luhn-valid.
+    pub imei: String,
+    /// The characters read as other digits (empty when the token was clean).
+    pub repairs: Vec<CharRepair>,
+}
+
+impl OcrImei {
+    /// A short note for the report, e.g. `repaired O→0 at 7, l→1 at 12`; `None` without repairs.
+    pub fn note(&self) -> Option<String> {
+        if self.repairs.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .repairs
+            .iter()
+            .map(|r| format!("{}→{} at {}", r.from, r.to, r.position))
+            .collect();
+        Some(format!("repaired {}", parts.join(", ")))
+    }
+}
+
+/// Why an OCR token was not taken as an IMEI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OcrImeiError {
+    /// Not 15 digit-like characters.
+    #[error("an IMEI has 15 digits; the token has {0} digit-like characters")]
+    WrongLength(usize),
+    /// A character that is neither a digit nor a known look-alike.
+    #[error("`{0}` is not a digit or a known look-alike")]
+    Unreadable(char),
+    /// More look-alike characters than [`MAX_OCR_REPAIRS`].
+    #[error("too many look-alike characters ({0}) to trust a repair")]
+    TooManyRepairs(usize),
+    /// No reading passes the Luhn check: the number as read (ASCII digits, look-alikes mapped).
+    #[error("no reading passes the Luhn check (read `{read}`)")]
+    LuhnFails {
+        /// The most likely reading.
+        read: String,
+    },
+    /// More than one reading passes the Luhn check: not guessed.
+    #[error("{0} readings pass the Luhn check; not guessing")]
+    Ambiguous(usize),
+}
+
+/// The most look-alike characters an OCR token may have and still be repaired.
+pub const MAX_OCR_REPAIRS: usize = 3;
+
+/// Digits a look-alike character may stand for, most likely first. `mixed` is true when the
+/// token's real digits are mostly ASCII, where a Bengali digit that looks like an ASCII one is
+/// as likely a misread of that ASCII digit.
+fn lookalike(c: char, mixed: bool) -> Option<&'static [u8]> {
+    Some(match c {
+        'O' | 'o' | 'D' | 'Q' | 'U' | '°' | 'ο' | 'О' | 'о' => &[0],
+        'I' | 'l' | '|' | 'i' | '!' | 'L' | 'j' | 'J' | 'í' | 'ı' => &[1],
+        'Z' | 'z' => &[2],
+        'S' | 's' | '$' => &[5],
+        'G' | 'b' => &[6],
+        'T' => &[7],
+        'B' => &[8],
+        'g' | 'q' => &[9],
+        'A' => &[4],
+        // Bengali digits that look like other ASCII digits: ৪ (4) like 8, ৭ (7) like 9.
+        '৪' if mixed => &[4, 8],
+        '৭' if mixed => &[7, 9],
+        _ => return None,
+    })
+}
+
+/// Whether `c` is a letter or sign OCR often reads in place of a digit (`O`, `l`, `S`, `B` …;
+/// see [`repair_ocr`]). Digits themselves are not look-alikes.
+pub fn is_lookalike(c: char) -> bool {
+    digit_value(c).is_none() && lookalike(c, true).is_some()
+}
+
+/// Read an OCR token as an IMEI, repairing letter/digit look-alikes (O→0, l→1, S→5, B→8 …)
+/// only when the Luhn digit confirms exactly one reading.
+///
+/// Spaces and dashes are skipped. An all-digit token that fails the Luhn check is never
+/// "repaired": any single wrong digit has several Luhn-valid replacements, so it is reported as
+/// [`OcrImeiError::LuhnFails`]. A token with two readings that both pass is
+/// [`OcrImeiError::Ambiguous`].
+pub fn repair_ocr(token: &str) -> Result<OcrImei, OcrImeiError> {
+    let chars: Vec<char> = token
+        .chars()
+        .filter(|c| !(c.is_whitespace() || *c == '-' || *c == '–'))
+        .collect();
+    if chars.len() != 15 {
+        return Err(OcrImeiError::WrongLength(chars.len()));
+    }
+    let ascii = chars.iter().filter(|c| c.is_ascii_digit()).count();
+    let bengali = chars.iter().filter(|c| ('০'..='৯').contains(*c)).count();
+    let mixed = ascii > bengali;
+    // Per position: the candidate digits, and whether it is a look-alike.
+    let mut options: Vec<(&[u8], bool)> = Vec::with_capacity(15);
+    const DIGITS: [[u8; 1]; 10] = [[0], [1], [2], [3], [4], [5], [6], [7], [8], [9]];
+    for &c in &chars {
+        if let Some(alts) = lookalike(c, mixed) {
+            options.push((alts, true));
+        } else if let Some(d) = digit_value(c) {
+            options.push((&DIGITS[usize::from(d)], false));
+        } else {
+            return Err(OcrImeiError::Unreadable(c));
+        }
+    }
+    let repairs = options.iter().filter(|(_, l)| *l).count();
+    if repairs > MAX_OCR_REPAIRS {
+        return Err(OcrImeiError::TooManyRepairs(repairs));
+    }
+    // Enumerate every reading (at most 2^MAX_OCR_REPAIRS) and keep the Luhn-valid ones.
+    let mut valid: Vec<Vec<u8>> = Vec::new();
+    let mut current = vec![0u8; 15];
+    enumerate(&options, 0, &mut current, &mut valid);
+    match valid.len() {
+        0 => Err(OcrImeiError::LuhnFails {
+            read: to_ascii(&options.iter().map(|(o, _)| o[0]).collect::<Vec<_>>()),
+        }),
+        1 => {
+            let digits = &valid[0];
+            let repairs = chars
+                .iter()
+                .zip(digits)
+                .enumerate()
+                .filter(|(_, (c, d))| digit_value(**c) != Some(**d))
+                .map(|(i, (c, d))| CharRepair {
+                    position: i + 1,
+                    from: *c,
+                    to: char::from(b'0' + d),
+                })
+                .collect();
+            Ok(OcrImei {
+                imei: to_ascii(digits),
+                repairs,
+            })
+        }
+        n => Err(OcrImeiError::Ambiguous(n)),
+    }
+}
+
+fn enumerate(options: &[(&[u8], bool)], i: usize, current: &mut [u8], out: &mut Vec<Vec<u8>>) {
+    let Some((alts, _)) = options.get(i) else {
+        if luhn_check_digit(&current[..14]) == current[14] {
+            out.push(current.to_vec());
+        }
+        return;
+    };
+    for &d in alts.iter() {
+        current[i] = d;
+        enumerate(options, i + 1, current, out);
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +351,223 @@ mod tests {
         check("4901542032375180", Err(ImeiError::WrongLength(16)));
         check("49015420323751x", Err(ImeiError::NotADigit('x')));
         check("", Err(ImeiError::WrongLength(0)));
+    }
+
+    #[test]
+    fn check_digit_and_validity() {
+        for (body, expect) in [
+            ("49015420323751", Ok(8)),
+            ("35693803564380", Ok(9)),
+            ("35-209900-176148", Ok(1)),
+            ("৩৫২০৯৯০০১৭৬১৪৮", Ok(1)),
+            ("3520990017614", Err(ImeiError::WrongLength(13))),
+            ("35209900176148a", Err(ImeiError::NotADigit('a'))),
+        ] {
+            assert_eq!(check_digit(body), expect, "{body}");
+        }
+        for (s, ok) in [
+            ("352099001761481", true),
+            ("352099001761482", false),
+            ("35209900176148", false),
+            ("3520990017614811", false),
+            ("৩৫২০ ৯৯০০ ১৭৬১ ৪৮১", true),
+            ("", false),
+        ] {
+            assert_eq!(is_valid(s), ok, "{s}");
+        }
+    }
+
+    #[test]
+    fn imeisv() {
+        for (sv, expect) in [
+            ("3520990017614823", Ok("352099001761481")),
+            ("35-209900-176148-23", Ok("352099001761481")),
+            ("4901542032375100", Ok("490154203237518")),
+            ("352099001761481", Err(ImeiError::WrongLength(15))),
+            ("35209900176148x3", Err(ImeiError::NotADigit('x'))),
+        ] {
+            assert_eq!(from_imeisv(sv), expect.map(str::to_owned), "{sv}");
+        }
+    }
+
+    #[test]
+    fn pairs() {
+        use PairRelation::*;
+        for (a, b, expect) in [
+            ("352099001761481", "352099001761481", Identical),
+            (
+                "352099001761481",
+                "352099001761499",
+                LikelyDualSim { serial_gap: 1 },
+            ),
+            (
+                "352099001761481",
+                "352099001761564",
+                LikelyDualSim { serial_gap: 8 },
+            ),
+            (
+                "352099001761481",
+                "352099009999992",
+                SameModel { serial_gap: 823851 },
+            ),
+            ("352099001761481", "490154203237518", DifferentTac),
+            ("352099001761482", "352099001761499", Invalid),
+            ("", "352099001761499", Invalid),
+        ] {
+            assert_eq!(pair_relation(a, b), expect, "{a} {b}");
+            assert_eq!(pair_relation(b, a), expect, "{b} {a}");
+        }
+    }
+
+    fn repaired(token: &str) -> Result<(String, Option<String>), OcrImeiError> {
+        repair_ocr(token).map(|r| {
+            let note = r.note();
+            (r.imei, note)
+        })
+    }
+
+    #[test]
+    fn ocr_repair_table() {
+        let ok = |s: &str, n: Option<&str>| Ok((s.to_owned(), n.map(str::to_owned)));
+        for (token, expect) in [
+            ("352099001761481", ok("352099001761481", None)),
+            ("35-209900-176148-1", ok("352099001761481", None)),
+            ("৩৫২০ ৯৯০০ ১৭৬১ ৪৮১", ok("352099001761481", None)),
+            (
+                "352O99001761481",
+                ok("352099001761481", Some("repaired O→0 at 4")),
+            ),
+            (
+                "352099OO1761481",
+                ok("352099001761481", Some("repaired O→0 at 7, O→0 at 8")),
+            ),
+            (
+                "35209900l76l48l",
+                ok(
+                    "352099001761481",
+                    Some("repaired l→1 at 9, l→1 at 12, l→1 at 15"),
+                ),
+            ),
+            (
+                "3S2099001761481",
+                ok("352099001761481", Some("repaired S→5 at 2")),
+            ),
+            (
+                "49O1542O3237S18",
+                ok(
+                    "490154203237518",
+                    Some("repaired O→0 at 3, O→0 at 8, S→5 at 13"),
+                ),
+            ),
+            // ৪ in an otherwise ASCII token: 4 fails Luhn, 8 passes.
+            (
+                "49015420323751৪",
+                ok("490154203237518", Some("repaired ৪→8 at 15")),
+            ),
+            // Four look-alikes: too many to trust.
+            ("4OO154OO3237518", Err(OcrImeiError::TooManyRepairs(4))),
+            // One wrong digit: never repaired.
+            (
+                "352099001761482",
+                Err(OcrImeiError::LuhnFails {
+                    read: "352099001761482".into(),
+                }),
+            ),
+            (
+                "352O99001761482",
+                Err(OcrImeiError::LuhnFails {
+                    read: "352099001761482".into(),
+                }),
+            ),
+            ("35209900176148", Err(OcrImeiError::WrongLength(14))),
+            ("3520990017614811", Err(OcrImeiError::WrongLength(16))),
+            ("35209900176148?", Err(OcrImeiError::Unreadable('?'))),
+            ("", Err(OcrImeiError::WrongLength(0))),
+        ] {
+            assert_eq!(repaired(token), expect, "{token}");
+        }
+    }
+
+    #[test]
+    fn ocr_repair_refuses_ambiguous() {
+        // Two Bengali look-alikes in an ASCII token: 4/8 at two positions. Build a body where
+        // both (4,8) and (8,4) pass: swapping them keeps the Luhn sum when both positions
+        // have the same weight, so exactly two readings pass.
+        let token = "3520990017৪1৪8";
+        assert_eq!(token.chars().count(), 14);
+        let mut hits = 0;
+        for last in '0'..='9' {
+            let t = format!("{token}{last}");
+            if let Err(OcrImeiError::Ambiguous(n)) = repair_ocr(&t) {
+                assert!(n >= 2);
+                hits += 1;
+            }
+        }
+        assert!(
+            hits > 0,
+            "some check digit makes the swapped readings both valid"
+        );
+    }
+
+    fn luhn_valid_imei() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(0u8..10, 14).prop_map(|mut d| {
+            d.push(luhn_check_digit(&d));
+            to_ascii(&d)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn generated_imeis_are_valid(imei in luhn_valid_imei()) {
+            proptest::prop_assert!(is_valid(&imei));
+            proptest::prop_assert_eq!(normalize(&imei), Ok(imei.clone()));
+            proptest::prop_assert_eq!(check_digit(&imei[..14]), Ok(imei.as_bytes()[14] - b'0'));
+        }
+
+        #[test]
+        fn any_single_digit_change_is_caught(imei in luhn_valid_imei(), pos in 0usize..15, delta in 1u8..10) {
+            let mut d: Vec<u8> = imei.bytes().map(|b| b - b'0').collect();
+            d[pos] = (d[pos] + delta) % 10;
+            let bad = to_ascii(&d);
+            proptest::prop_assert!(!is_valid(&bad));
+            // …and an all-digit token that fails is never "repaired".
+            let is_luhn_fail = matches!(repair_ocr(&bad), Err(OcrImeiError::LuhnFails { .. }));
+            proptest::prop_assert!(is_luhn_fail);
+        }
+
+        #[test]
+        fn imeisv_round_trip(imei in luhn_valid_imei(), svn in 0u8..100) {
+            let sv = format!("{}{:02}", &imei[..14], svn);
+            proptest::prop_assert_eq!(from_imeisv(&sv), Ok(imei));
+        }
+
+        #[test]
+        fn letter_repair_recovers_the_imei(imei in luhn_valid_imei(), pos in 0usize..15) {
+            let c = imei.as_bytes()[pos];
+            let letter = match c { b'0' => 'O', b'1' => 'l', b'5' => 'S', b'8' => 'B', b'2' => 'Z', b'6' => 'G', _ => return Ok(()) };
+            let mut token: Vec<char> = imei.chars().collect();
+            token[pos] = letter;
+            let token: String = token.into_iter().collect();
+            let r = repair_ocr(&token);
+            proptest::prop_assert_eq!(r.as_ref().map(|r| r.imei.clone()), Ok(imei));
+            proptest::prop_assert_eq!(r.map(|r| r.repairs.len()), Ok(1));
+        }
+
+        #[test]
+        fn repair_never_panics(s in "\\PC{0,20}") {
+            let _ = repair_ocr(&s);
+            let _ = normalize(&s);
+            let _ = from_imeisv(&s);
+            let _ = pair_relation(&s, "352099001761481");
+        }
+
+        #[test]
+        fn repair_result_is_always_valid(s in "[0-9OolISBGZ৪৭ -]{13,18}") {
+            if let Ok(r) = repair_ocr(&s) {
+                proptest::prop_assert!(is_valid(&r.imei));
+                proptest::prop_assert!(r.repairs.len() <= MAX_OCR_REPAIRS);
+            }
+        }
     }
 }
