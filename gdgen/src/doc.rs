@@ -354,7 +354,7 @@ struct Style {
 impl Style {
     fn random<R: Rng + ?Sized>(rng: &mut R) -> Style {
         let dpi = rng.gen_range(150.0..200.0f32);
-        let pt = rng.gen_range(10.5..12.5f32);
+        let pt = rng.gen_range(11.5..13.5f32);
         let seal_inks: [Ink; 4] = [[120, 40, 150], [40, 60, 170], [180, 40, 60], [95, 45, 140]];
         let pen_inks: [Ink; 3] = [[25, 45, 150], [20, 30, 110], [30, 30, 40]];
         let k = rng.gen_range(0..30u8);
@@ -365,18 +365,18 @@ impl Style {
             margin_l: dpi * rng.gen_range(0.6..1.1),
             margin_r: dpi * rng.gen_range(0.5..0.9),
             margin_t: dpi * rng.gen_range(0.4..0.8),
-            bn: *BN_FAMILIES.choose(rng).expect("not empty"),
-            en: *EN_FAMILIES.choose(rng).expect("not empty"),
+            bn: BN_FAMILIES.choose(rng).expect("not empty"),
+            en: EN_FAMILIES.choose(rng).expect("not empty"),
             ink: [k, k, k + rng.gen_range(0..15)],
             paper: Rgb([
                 rng.gen_range(244..=255),
                 rng.gen_range(242..=254),
-                rng.gen_range(232..=250),
+                rng.gen_range(238..=252),
             ]),
             letterhead: rng.gen_range(0..3),
             gd_same_line: rng.gen_bool(0.5),
             phone_block: rng.gen_range(0..3),
-            sep: *[":", ":", "ঃ", " -"].choose(rng).expect("not empty"),
+            sep: [":", ":", "ঃ", " -"].choose(rng).expect("not empty"),
             ruled: rng.gen_bool(0.35),
             officer_left: rng.gen_bool(0.3),
             received_stamp: rng.gen_bool(0.35),
@@ -595,7 +595,11 @@ pub fn render_page<R: Rng + ?Sized>(r: &mut Renderer, spec: &DocSpec, rng: &mut 
     l.y += px * 0.5;
 
     // GD number and date.
-    let sep = l.s.sep;
+    let sep = if eng && l.s.sep == "ঃ" {
+        ":"
+    } else {
+        l.s.sep
+    };
     let (gd_label, date_label) = if eng {
         (format!("GD No.{sep}"), format!("Date{sep}"))
     } else {
@@ -737,6 +741,7 @@ pub fn render_page<R: Rng + ?Sized>(r: &mut Renderer, spec: &DocSpec, rng: &mut 
     // Phone block.
     let imei_fam: &'static str = if spec.bengali_digits { bn } else { num_fam };
     let labels: Vec<String> = if eng || rng.gen_bool(0.4) {
+        let sep = if sep == "ঃ" { ":" } else { sep };
         let dash = if rng.gen_bool(0.5) { "-" } else { " " };
         vec![
             format!("Brand/Model{sep}"),
@@ -832,20 +837,25 @@ pub fn render_page<R: Rng + ?Sized>(r: &mut Renderer, spec: &DocSpec, rng: &mut 
     l.y += px * 0.5;
 
     // Applicant.
-    let ax = if l.s.officer_left {
-        l.width() * 0.55
-    } else {
-        x0 as f32
-    };
-    for (i, s) in [
+    let applicant_lines = [
         "নিবেদক,".to_owned(),
         spec.applicant.clone(),
         spec.digits(&spec.address),
         format!("মোবাইল: {}", spec.digits(&spec.mobile)),
-    ]
-    .iter()
-    .enumerate()
-    {
+    ];
+    let ax = if l.s.officer_left {
+        // On the right, but never past the right margin.
+        let widest = applicant_lines
+            .iter()
+            .map(|s| l.measure(s, bn, px, true))
+            .fold(0.0f32, f32::max);
+        (l.width() * 0.55)
+            .min(l.width() - l.s.margin_r - widest)
+            .max(x0 as f32)
+    } else {
+        x0 as f32
+    };
+    for (i, s) in applicant_lines.iter().enumerate() {
         let y = l.y + i as f32 * px * l.s.lh;
         l.text(s, bn, px, i == 1, ax, y);
     }
@@ -858,7 +868,9 @@ pub fn render_page<R: Rng + ?Sized>(r: &mut Renderer, spec: &DocSpec, rng: &mut 
     } else {
         l.width() * 0.58
     };
-    let oy = l.y.max(block_top + px * 5.0);
+    // Officers sign low on the page, below the applicant's block.
+    let low = l.img.height() as f32 * rng.gen_range(0.66..0.74);
+    let oy = l.y.max(block_top + px * 5.0).max(low);
     let (sw, sh) = ((px * rng.gen_range(6.0..9.0)) as u32, (px * 2.6) as u32);
     let sig = ink::signature(rng, sw, sh, (px / 14.0).max(1.2));
     ink::put_coverage(

@@ -13,9 +13,9 @@ pub type Ink = [u8; 3];
 /// Multiply ink onto one pixel with coverage `a` in 0..=1.
 #[inline]
 fn blend(p: &mut image::Rgb<u8>, ink: Ink, a: f32) {
-    for c in 0..3 {
-        let k = 1.0 - a * (1.0 - f32::from(ink[c]) / 255.0);
-        p.0[c] = (f32::from(p.0[c]) * k).round() as u8;
+    for (v, &i) in p.0.iter_mut().zip(&ink) {
+        let k = 1.0 - a * (1.0 - f32::from(i) / 255.0);
+        *v = (f32::from(*v) * k).round() as u8;
     }
 }
 

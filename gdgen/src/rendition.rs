@@ -139,7 +139,7 @@ pub fn scan<R: Rng + ?Sized>(page: &RgbImage, rng: &mut R) -> Rendered {
     let tint = [
         rng.gen_range(0.97..1.0f32),
         rng.gen_range(0.96..1.0f32),
-        rng.gen_range(0.92..0.99f32),
+        rng.gen_range(0.95..1.0f32),
     ];
     let fade = rng.gen_range(0.0..0.05f32);
     let light = move |_x: f32, y: f32| {
@@ -180,7 +180,7 @@ fn desk<R: Rng + ?Sized>(w: u32, h: u32, rng: &mut R) -> RgbImage {
     let stripes = rng.gen_bool(0.5);
     let (freq, phase, slant) = (
         rng.gen_range(0.02..0.08f32),
-        rng.gen_range(0.0..6.28f32),
+        rng.gen_range(0.0..std::f32::consts::TAU),
         rng.gen_range(-0.2..0.2f32),
     );
     let seed: u64 = rng.gen();

@@ -80,8 +80,8 @@ fn paper(pixels: &[image::Rgb<u8>]) -> [f32; 3] {
     let n = bright.len().max(1) as f32;
     let mut out = [0.0; 3];
     for p in bright {
-        for c in 0..3 {
-            out[c] += f32::from(p.0[c]) / n;
+        for (o, &v) in out.iter_mut().zip(&p.0) {
+            *o += f32::from(v) / n;
         }
     }
     out
@@ -110,8 +110,8 @@ pub fn paste<R: Rng + ?Sized>(
     let k = (inside.len() / 25).max(1);
     let mut ink_c = [0.0f32; 3];
     for p in &inside[..k] {
-        for c in 0..3 {
-            ink_c[c] += f32::from(p.0[c]) / k as f32;
+        for (o, &v) in ink_c.iter_mut().zip(&p.0) {
+            *o += f32::from(v) / k as f32;
         }
     }
     // Paper on each side, 3 pixels out.
@@ -170,8 +170,8 @@ pub fn paste<R: Rng + ?Sized>(
             let (x, y) = (ox + mx, oy + my);
             if a > 0.0 && x < w && y < h {
                 let p = img.get_pixel_mut(x, y);
-                for c in 0..3 {
-                    p.0[c] = (f32::from(p.0[c]) * (1.0 - a) + f32::from(ink[c]) * a) as u8;
+                for (v, &i) in p.0.iter_mut().zip(&ink) {
+                    *v = (f32::from(*v) * (1.0 - a) + f32::from(i) * a) as u8;
                 }
             }
         }
