@@ -73,11 +73,16 @@ impl Renderer {
         })
     }
 
-    /// Render `text` on one line in `family` (e.g. "Noto Sans Bengali", "Lohit Bengali",
-    /// "Noto Serif") at `px` pixels, `bold` or regular; black ink on white with a margin of
-    /// a quarter of `px`. Characters missing from `family` fall back to another loaded font.
-    pub fn line(&mut self, text: &str, family: &str, px: f32, bold: bool) -> GrayImage {
-        let metrics = Metrics::new(px, px * 1.5);
+    fn shape(
+        &mut self,
+        text: &str,
+        family: &str,
+        px: f32,
+        bold: bool,
+        width: Option<f32>,
+        line_height: f32,
+    ) -> Buffer {
+        let metrics = Metrics::new(px, px * line_height);
         let mut buffer = Buffer::new(&mut self.fonts, metrics);
         let weight = if bold {
             cosmic_text::Weight::BOLD
@@ -85,16 +90,13 @@ impl Renderer {
             cosmic_text::Weight::NORMAL
         };
         let attrs = Attrs::new().family(Family::Name(family)).weight(weight);
-        buffer.set_size(&mut self.fonts, None, None);
+        buffer.set_size(&mut self.fonts, width, None);
         buffer.set_text(&mut self.fonts, text, attrs, Shaping::Advanced);
         buffer.shape_until_scroll(&mut self.fonts, false);
-        let width = buffer
-            .layout_runs()
-            .map(|run| run.line_w)
-            .fold(0.0f32, f32::max);
-        let margin = (px / 4.0).ceil() as u32;
-        let w = width.ceil() as u32 + 2 * margin;
-        let h = (px * 1.5).ceil() as u32 + 2 * margin;
+        buffer
+    }
+
+    fn draw(&mut self, buffer: &Buffer, w: u32, h: u32, margin: u32) -> GrayImage {
         let mut img = GrayImage::from_pixel(w.max(1), h.max(1), Luma([255]));
         buffer.draw(
             &mut self.fonts,
@@ -112,6 +114,54 @@ impl Renderer {
             },
         );
         img
+    }
+
+    /// Render `text` on one line in `family` (e.g. "Noto Sans Bengali", "Lohit Bengali",
+    /// "Noto Serif") at `px` pixels, `bold` or regular; black ink on white with a margin of
+    /// [`Renderer::margin`]`(px)`. Characters missing from `family` fall back to another
+    /// loaded font.
+    pub fn line(&mut self, text: &str, family: &str, px: f32, bold: bool) -> GrayImage {
+        let buffer = self.shape(text, family, px, bold, None, 1.5);
+        let width = buffer
+            .layout_runs()
+            .map(|run| run.line_w)
+            .fold(0.0f32, f32::max);
+        let margin = Self::margin(px);
+        let w = width.ceil() as u32 + 2 * margin;
+        let h = (px * 1.5).ceil() as u32 + 2 * margin;
+        self.draw(&buffer, w, h, margin)
+    }
+
+    /// The blank margin [`Renderer::line`] leaves around text drawn at `px` pixels.
+    pub fn margin(px: f32) -> u32 {
+        (px / 4.0).ceil() as u32
+    }
+
+    /// The advance width of `text` on one line, in pixels.
+    pub fn measure(&mut self, text: &str, family: &str, px: f32, bold: bool) -> f32 {
+        self.shape(text, family, px, bold, None, 1.5)
+            .layout_runs()
+            .map(|run| run.line_w)
+            .fold(0.0f32, f32::max)
+    }
+
+    /// Render `text` wrapped at `width` pixels with lines `line_height` times `px` apart
+    /// (black on white, margin as [`Renderer::line`]), and the number of lines.
+    pub fn paragraph(
+        &mut self,
+        text: &str,
+        family: &str,
+        px: f32,
+        bold: bool,
+        width: f32,
+        line_height: f32,
+    ) -> (GrayImage, usize) {
+        let buffer = self.shape(text, family, px, bold, Some(width), line_height);
+        let lines = buffer.layout_runs().count();
+        let margin = Self::margin(px);
+        let w = width.ceil() as u32 + 2 * margin;
+        let h = (lines as f32 * px * line_height + px * 0.5).ceil() as u32 + 2 * margin;
+        (self.draw(&buffer, w, h, margin), lines)
     }
 }
 
