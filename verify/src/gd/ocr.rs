@@ -102,7 +102,7 @@ pub fn read_page(
     let (width, height) = page.dimensions();
     let ink = ink_image(page);
     deadline.check()?;
-    let layout = Layout::find(&ink);
+    let layout = Layout::find(&ink, true);
     deadline.check()?;
     let target = cfg.target_height.clamp(8, 200) as f32;
     let read: Vec<Vec<OcrWord>> = layout
@@ -158,7 +158,7 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
     let (cx1, cy1) = ((x1 + pad).min(pw), (y1 + pad).min(ph));
     let sub = image::imageops::crop_imm(page, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
     let ink = ink_image(&sub);
-    let layout = Layout::find(&ink);
+    let layout = Layout::find(&ink, false);
     // The field is the row with the most ink inside the requested box.
     let inner = Region::new(x0 - cx0, y0 - cy0, x1 - x0, y1 - y0);
     let row = layout.rows.iter().max_by_key(|row| {
@@ -625,7 +625,9 @@ fn median(mut v: Vec<u32>) -> Option<u32> {
 
 impl Layout {
     /// Binarise `ink`, find components, drop non-text, and group text into segments and rows.
-    fn find(ink: &GrayImage) -> Layout {
+    /// `whole_page`: components taller than a sixth or wider than half of the image are not
+    /// text (true for pages, false for crops of a single field).
+    fn find(ink: &GrayImage, whole_page: bool) -> Layout {
         let (width, height) = ink.dimensions();
         let (w, h) = (width as usize, height as usize);
         let mask = binarise(ink);
@@ -638,11 +640,13 @@ impl Layout {
             rows: Vec::new(),
         };
         // Plausible text: not specks, not page-sized, not lines.
+        let (lim_h, lim_w) = if whole_page {
+            ((height / 6).max(8), (width / 2).max(8))
+        } else {
+            (height, width)
+        };
         let plausible = |c: &Comp| {
-            c.area >= 4
-                && c.h() <= (height / 6).max(8)
-                && c.w() <= (width / 2).max(8)
-                && !(c.h() <= 3 && c.w() >= 12)
+            c.area >= 4 && c.h() <= lim_h && c.w() <= lim_w && !(c.h() <= 3 && c.w() >= 12)
         };
         let Some(med) = median(
             comps
@@ -689,15 +693,10 @@ impl Layout {
             .max()
             .unwrap_or(0);
         let max_gap = (1.2 * max_h as f32) as i64;
-        let mut parent: Vec<usize> = (0..main.len()).collect();
-        for a in 0..main.len() {
-            let Some(ca) = comps.get(main[a]) else {
-                continue;
-            };
-            for b in a + 1..main.len() {
-                let Some(cb) = comps.get(main[b]) else {
-                    continue;
-                };
+        let mc: Vec<Comp> = main.iter().filter_map(|&i| comps.get(i).copied()).collect();
+        let mut parent: Vec<usize> = (0..mc.len()).collect();
+        for (a, ca) in mc.iter().enumerate() {
+            for (b, cb) in mc.iter().enumerate().skip(a + 1) {
                 let gap = i64::from(cb.x0) - i64::from(ca.x1);
                 if gap > max_gap {
                     break;
@@ -714,9 +713,11 @@ impl Layout {
             }
         }
         let mut groups: Vec<Vec<usize>> = vec![Vec::new(); main.len()];
-        for a in 0..main.len() {
+        for (a, &m) in main.iter().enumerate() {
             let r = root(&mut parent, a);
-            groups[r].push(main[a]);
+            if let Some(g) = groups.get_mut(r) {
+                g.push(m);
+            }
         }
         let mut segs: Vec<(Region, Vec<usize>, f32)> = Vec::new();
         for g in groups.into_iter().filter(|g| !g.is_empty()) {
@@ -941,7 +942,7 @@ mod tests {
                 }
             }
         }
-        let layout = Layout::find(&img);
+        let layout = Layout::find(&img, true);
         assert_eq!(layout.segments.len(), 3);
         assert_eq!(layout.rows.len(), 2);
         assert_eq!(layout.rows[0].len(), 2);
