@@ -1,1 +1,815 @@
-//! (being written; see gd/mod.rs for this module's place in the flow)
+//! Round thana seal and handwritten signature detection on the rectified page image.
+//!
+//! Both work on a copy of the page scaled to [`SealConfig::work_width`] and on ink masks made
+//! relative to the local paper colour (a coarse grid of bright-percentile paper samples,
+//! interpolated), so uneven light and a colour cast do not read as ink:
+//!
+//! * **Seal**: stamp ink is saturated (purple, blue, red, green) where printed text is black.
+//!   The coloured mask is dilated and split into connected groups; each group of plausible
+//!   size seeds a circle (Kåsa least-squares fit to the outermost ink point in each of 72
+//!   angular bins, iterated), and the circle is judged on *all* coloured ink near it, so a
+//!   stamp broken into arcs by fading still counts: `coverage` (share of bins whose outermost
+//!   ink lies on the circle) and `spread` (median radial deviation / radius, small for a ring,
+//!   large for a rectangle or a scribble).
+//! * **Signature**: dark or coloured ink components that are wider than tall, thin-stroked,
+//!   sparse, not made of long straight runs (table rules, the headline of Bengali print), not
+//!   read as confident OCR words and not sitting on a baseline with neighbours like text.
+
+use image::{GrayImage, Luma, RgbImage};
+use imageproc::distance_transform::Norm;
+use imageproc::region_labelling::{connected_components, Connectivity};
+
+use crate::deadline::Deadline;
+use crate::error::StageError;
+use crate::report::Region;
+
+/// Tuning of seal and signature detection. Fractions are of the page width.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealConfig {
+    /// Width of the working copy in pixels (smaller pages are used as they are).
+    pub work_width: u32,
+    /// Least chroma (0–255, after dividing by the paper colour) of stamp ink.
+    pub min_chroma: f32,
+    /// Seal diameter range.
+    pub min_diameter: f32,
+    pub max_diameter: f32,
+    /// Least share of angular bins whose outermost ink lies on the circle.
+    pub min_coverage: f32,
+    /// Most median radial deviation of the outermost ink, relative to the radius.
+    pub max_spread: f32,
+    /// Least seal score (coverage weighed by roundness).
+    pub min_seal_score: f32,
+    /// Signature block size range (width; height is checked against `max_signature_height`).
+    pub min_signature_width: f32,
+    pub max_signature_width: f32,
+    pub max_signature_height: f32,
+    /// Least signature score.
+    pub min_signature_score: f32,
+}
+
+impl Default for SealConfig {
+    fn default() -> Self {
+        SealConfig {
+            work_width: 1000,
+            min_chroma: 30.0,
+            min_diameter: 0.06,
+            max_diameter: 0.35,
+            min_coverage: 0.45,
+            max_spread: 0.06,
+            min_seal_score: 0.35,
+            min_signature_width: 0.05,
+            max_signature_width: 0.5,
+            max_signature_height: 0.2,
+            min_signature_score: 0.45,
+        }
+    }
+}
+
+/// A round seal found on the page (page coordinates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealCandidate {
+    pub cx: f32,
+    pub cy: f32,
+    pub radius: f32,
+    pub region: Region,
+    /// Share of angular bins whose outermost ink lies on the circle, 0–1.
+    pub coverage: f32,
+    /// Median radial deviation of the outermost ink / radius.
+    pub spread: f32,
+    /// 0–1.
+    pub score: f32,
+}
+
+/// A handwriting-like ink block (page coordinates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignatureCandidate {
+    pub region: Region,
+    /// 0–1.
+    pub score: f32,
+}
+
+/// Ink masks of the working copy (255 = ink).
+#[derive(Debug, Clone)]
+pub struct InkMasks {
+    /// Page pixels per working pixel.
+    pub scale: f32,
+    /// Saturated (stamp / ballpoint) ink.
+    pub colour: GrayImage,
+    /// Dark ink of any colour.
+    pub dark: GrayImage,
+    /// Hue of coloured ink, 0–255 for 0–360°, after dividing by the paper colour.
+    pub hue: GrayImage,
+}
+
+/// Scale the page to the working width and make the colour and dark ink masks.
+pub fn ink_masks(page: &RgbImage, cfg: &SealConfig) -> InkMasks {
+    let (w, h) = page.dimensions();
+    let target = cfg.work_width.max(64);
+    let (work, scale) = if w > target {
+        let nh = ((u64::from(h) * u64::from(target)) / u64::from(w.max(1))).max(1) as u32;
+        (
+            image::imageops::resize(page, target, nh, image::imageops::FilterType::Triangle),
+            w as f32 / target as f32,
+        )
+    } else {
+        (page.clone(), 1.0)
+    };
+    let paper = PaperModel::estimate(&work);
+    let (ww, wh) = work.dimensions();
+    let mut colour = GrayImage::new(ww, wh);
+    let mut dark = GrayImage::new(ww, wh);
+    let mut hue = GrayImage::new(ww, wh);
+    for (x, y, p) in work.enumerate_pixels() {
+        let bg = paper.at(x, y);
+        let c: [f32; 3] =
+            std::array::from_fn(|k| (f32::from(p.0[k]) * 255.0 / bg[k].max(1.0)).min(255.0));
+        let max = c[0].max(c[1]).max(c[2]);
+        let min = c[0].min(c[1]).min(c[2]);
+        let lum = (c[0] + c[1] + c[2]) / 3.0;
+        if max - min >= cfg.min_chroma && min < 230.0 {
+            colour.put_pixel(x, y, Luma([255]));
+            hue.put_pixel(x, y, Luma([hue_byte(c)]));
+        }
+        if lum < 150.0 || (max - min >= cfg.min_chroma && lum < 200.0) {
+            dark.put_pixel(x, y, Luma([255]));
+        }
+    }
+    InkMasks {
+        scale,
+        colour,
+        dark,
+        hue,
+    }
+}
+
+/// Hue of an RGB colour as 0–255 for 0–360°.
+fn hue_byte(c: [f32; 3]) -> u8 {
+    let [r, g, b] = c;
+    let max = r.max(g).max(b);
+    let d = max - r.min(g).min(b);
+    if d <= 0.0 {
+        return 0;
+    }
+    let h = if max == r {
+        ((g - b) / d).rem_euclid(6.0)
+    } else if max == g {
+        (b - r) / d + 2.0
+    } else {
+        (r - g) / d + 4.0
+    };
+    ((h / 6.0 * 256.0) as u32).min(255) as u8
+}
+
+/// Distance between two hue bytes on the colour circle (0–128).
+fn hue_distance(a: u8, b: u8) -> u16 {
+    let d = u16::from(a.abs_diff(b));
+    d.min(256 - d)
+}
+
+/// Paper colour over the page: bright-percentile colour per grid cell, the brightest of each
+/// cell's 3×3 neighbourhood (so ink-heavy cells borrow from their neighbours), interpolated.
+#[derive(Debug)]
+struct PaperModel {
+    cell: u32,
+    cols: u32,
+    rows: u32,
+    colours: Vec<[f32; 3]>,
+}
+
+impl PaperModel {
+    fn estimate(img: &RgbImage) -> PaperModel {
+        let (w, h) = img.dimensions();
+        let cell = (w.max(h) / 24).max(16);
+        let cols = w.div_ceil(cell).max(1);
+        let rows = h.div_ceil(cell).max(1);
+        let mut raw = vec![[245.0f32; 3]; (cols * rows) as usize];
+        for r in 0..rows {
+            for c in 0..cols {
+                let (x0, y0) = (c * cell, r * cell);
+                let (x1, y1) = ((x0 + cell).min(w), (y0 + cell).min(h));
+                let mut hist = [0u32; 256];
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        hist[luma(img.get_pixel(x, y)) as usize] += 1;
+                    }
+                }
+                let n: u32 = hist.iter().sum();
+                if n == 0 {
+                    continue;
+                }
+                // The 90th percentile of brightness and the mean colour above it.
+                let mut acc = 0;
+                let mut cut = 255usize;
+                for (v, &k) in hist.iter().enumerate().rev() {
+                    acc += k;
+                    if acc * 10 >= n {
+                        cut = v;
+                        break;
+                    }
+                }
+                let mut sum = [0.0f32; 3];
+                let mut m = 0.0f32;
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let p = img.get_pixel(x, y);
+                        if luma(p) as usize >= cut {
+                            for k in 0..3 {
+                                sum[k] += f32::from(p.0[k]);
+                            }
+                            m += 1.0;
+                        }
+                    }
+                }
+                if m > 0.0 {
+                    if let Some(slot) = raw.get_mut((r * cols + c) as usize) {
+                        *slot = sum.map(|s| s / m);
+                    }
+                }
+            }
+        }
+        let bright = |c: &[f32; 3]| c[0] + c[1] + c[2];
+        let mut colours = raw.clone();
+        for r in 0..rows {
+            for c in 0..cols {
+                let mut best = raw
+                    .get((r * cols + c) as usize)
+                    .copied()
+                    .unwrap_or([245.0; 3]);
+                for dr in -1i64..=1 {
+                    for dc in -1i64..=1 {
+                        let (rr, cc) = (i64::from(r) + dr, i64::from(c) + dc);
+                        if rr < 0 || cc < 0 || rr >= i64::from(rows) || cc >= i64::from(cols) {
+                            continue;
+                        }
+                        if let Some(v) = raw.get((rr * i64::from(cols) + cc) as usize) {
+                            if bright(v) > bright(&best) {
+                                best = *v;
+                            }
+                        }
+                    }
+                }
+                if let Some(slot) = colours.get_mut((r * cols + c) as usize) {
+                    *slot = best;
+                }
+            }
+        }
+        PaperModel {
+            cell,
+            cols,
+            rows,
+            colours,
+        }
+    }
+
+    /// Bilinear interpolation between cell centres.
+    fn at(&self, x: u32, y: u32) -> [f32; 3] {
+        let fx = ((x as f32 + 0.5) / self.cell as f32 - 0.5).clamp(0.0, (self.cols - 1) as f32);
+        let fy = ((y as f32 + 0.5) / self.cell as f32 - 0.5).clamp(0.0, (self.rows - 1) as f32);
+        let (c0, r0) = (fx.floor() as u32, fy.floor() as u32);
+        let (c1, r1) = ((c0 + 1).min(self.cols - 1), (r0 + 1).min(self.rows - 1));
+        let (tx, ty) = (fx - c0 as f32, fy - r0 as f32);
+        let get = |c: u32, r: u32| {
+            self.colours
+                .get((r * self.cols + c) as usize)
+                .copied()
+                .unwrap_or([245.0; 3])
+        };
+        let (a, b, c, d) = (get(c0, r0), get(c1, r0), get(c0, r1), get(c1, r1));
+        std::array::from_fn(|k| {
+            (a[k] * (1.0 - tx) + b[k] * tx) * (1.0 - ty) + (c[k] * (1.0 - tx) + d[k] * tx) * ty
+        })
+    }
+}
+
+fn luma(p: &image::Rgb<u8>) -> u8 {
+    ((u32::from(p.0[0]) * 77 + u32::from(p.0[1]) * 150 + u32::from(p.0[2]) * 29) >> 8) as u8
+}
+
+/// Bounding box and pixel count of each label of a labelled image (index = label).
+#[derive(Debug, Clone, Copy)]
+struct Blob {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    n: u32,
+}
+
+fn blobs(labels: &image::ImageBuffer<Luma<u32>, Vec<u32>>) -> Vec<Blob> {
+    let mut out: Vec<Blob> = Vec::new();
+    for (x, y, l) in labels.enumerate_pixels() {
+        let l = l.0[0] as usize;
+        if l == 0 {
+            continue;
+        }
+        if out.len() <= l {
+            out.resize(
+                l + 1,
+                Blob {
+                    x0: u32::MAX,
+                    y0: u32::MAX,
+                    x1: 0,
+                    y1: 0,
+                    n: 0,
+                },
+            );
+        }
+        if let Some(b) = out.get_mut(l) {
+            b.x0 = b.x0.min(x);
+            b.y0 = b.y0.min(y);
+            b.x1 = b.x1.max(x);
+            b.y1 = b.y1.max(y);
+            b.n += 1;
+        }
+    }
+    out
+}
+
+const BINS: usize = 72;
+
+/// Round seals on the page, best first.
+pub fn find_seals(
+    page: &RgbImage,
+    cfg: &SealConfig,
+    deadline: &Deadline,
+) -> Result<Vec<SealCandidate>, StageError> {
+    let masks = ink_masks(page, cfg);
+    find_seals_in(&masks, cfg, deadline)
+}
+
+/// [`find_seals`] on masks already made.
+pub fn find_seals_in(
+    masks: &InkMasks,
+    cfg: &SealConfig,
+    deadline: &Deadline,
+) -> Result<Vec<SealCandidate>, StageError> {
+    let mask = &masks.colour;
+    let (w, h) = mask.dimensions();
+    if w < 16 || h < 16 {
+        return Ok(Vec::new());
+    }
+    let wf = w as f32;
+    let k = ((w / 250).max(2)).min(255) as u8;
+    let joined = imageproc::morphology::dilate(mask, Norm::LInf, k);
+    let labels = connected_components(&joined, Connectivity::Eight, Luma([0u8]));
+    let (rmin, rmax) = (cfg.min_diameter * wf / 2.0, cfg.max_diameter * wf / 2.0);
+    let mut found: Vec<SealCandidate> = Vec::new();
+    for (label, b) in blobs(&labels).iter().enumerate().skip(1) {
+        deadline.check()?;
+        if b.n == 0 {
+            continue;
+        }
+        let (bw, bh) = ((b.x1 - b.x0 + 1) as f32, (b.y1 - b.y0 + 1) as f32);
+        let side = bw.max(bh);
+        if side < rmin || side > 2.6 * rmax {
+            continue;
+        }
+        let mut c = ((b.x0 + b.x1) as f32 / 2.0, (b.y0 + b.y1) as f32 / 2.0);
+        let mut r = side / 2.0;
+        let mut ok = true;
+        for iter in 0..4 {
+            let only = (iter == 0).then_some((&labels, label as u32));
+            let limit = if iter == 0 { f32::MAX } else { 1.25 * r };
+            let outer = outer_points(mask, c, limit, only);
+            if outer.iter().flatten().count() < BINS / 6 {
+                ok = false;
+                break;
+            }
+            let pts: Vec<(f32, f32)> = outer.iter().flatten().map(|&(x, y, _)| (x, y)).collect();
+            match robust_circle(&pts) {
+                Some((cx, cy, rr)) if rr.is_finite() && rr > 1.0 => {
+                    c = (cx, cy);
+                    r = rr;
+                }
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if !ok || r < rmin || r > rmax {
+            continue;
+        }
+        let outer = outer_points(mask, c, 1.2 * r, None);
+        let radii: Vec<f32> = outer.iter().flatten().map(|p| p.2).collect();
+        let on_ring = radii
+            .iter()
+            .filter(|&&d| d >= 0.85 * r && d <= 1.1 * r)
+            .count();
+        let coverage = on_ring as f32 / BINS as f32;
+        let mut dev: Vec<f32> = radii.iter().map(|d| (d - r).abs() / r).collect();
+        dev.sort_by(f32::total_cmp);
+        let spread = dev.get(dev.len() / 2).copied().unwrap_or(1.0);
+        let score = coverage.min(1.0) * (1.0 - (spread / (2.0 * cfg.max_spread)).min(1.0));
+        if coverage < cfg.min_coverage || spread > cfg.max_spread || score < cfg.min_seal_score {
+            continue;
+        }
+        if found
+            .iter()
+            .any(|f| (f.cx - c.0).hypot(f.cy - c.1) < 0.5 * f.radius.max(r) && f.score >= score)
+        {
+            continue;
+        }
+        found.retain(|f| (f.cx - c.0).hypot(f.cy - c.1) >= 0.5 * f.radius.max(r));
+        found.push(SealCandidate {
+            cx: c.0,
+            cy: c.1,
+            radius: r,
+            region: Region::new(0, 0, 0, 0),
+            coverage,
+            spread,
+            score,
+        });
+    }
+    let s = masks.scale;
+    let mut out: Vec<SealCandidate> = found
+        .into_iter()
+        .map(|f| {
+            let (cx, cy, r) = (f.cx * s, f.cy * s, f.radius * s);
+            let x0 = (cx - r).max(0.0);
+            let y0 = (cy - r).max(0.0);
+            SealCandidate {
+                cx,
+                cy,
+                radius: r,
+                region: Region::new(x0 as u32, y0 as u32, (2.0 * r) as u32, (2.0 * r) as u32),
+                ..f
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    Ok(out)
+}
+
+/// For each of [`BINS`] angular bins around `c`: the ink pixel farthest from `c` within
+/// `limit` (x, y, distance), optionally only pixels of one label.
+fn outer_points(
+    mask: &GrayImage,
+    c: (f32, f32),
+    limit: f32,
+    only: Option<(&image::ImageBuffer<Luma<u32>, Vec<u32>>, u32)>,
+) -> Vec<Option<(f32, f32, f32)>> {
+    let (w, h) = mask.dimensions();
+    let mut out: Vec<Option<(f32, f32, f32)>> = vec![None; BINS];
+    let reach = if limit.is_finite() {
+        limit.ceil()
+    } else {
+        w.max(h) as f32
+    };
+    let x0 = (c.0 - reach).max(0.0) as u32;
+    let y0 = (c.1 - reach).max(0.0) as u32;
+    let x1 = ((c.0 + reach).max(0.0) as u32).min(w.saturating_sub(1));
+    let y1 = ((c.1 + reach).max(0.0) as u32).min(h.saturating_sub(1));
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            if mask.get_pixel(x, y).0[0] == 0 {
+                continue;
+            }
+            if let Some((labels, l)) = only {
+                if labels.get_pixel(x, y).0[0] != l {
+                    continue;
+                }
+            }
+            let (dx, dy) = (x as f32 - c.0, y as f32 - c.1);
+            let d = dx.hypot(dy);
+            if d > limit || d < 1.0 {
+                continue;
+            }
+            let a = dy.atan2(dx) + std::f32::consts::PI;
+            let bin = ((a / std::f32::consts::TAU * BINS as f32) as usize).min(BINS - 1);
+            if let Some(slot) = out.get_mut(bin) {
+                if slot.is_none_or(|s| s.2 < d) {
+                    *slot = Some((x as f32, y as f32, d));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A circle through most of `pts` (in order around the centre): deterministic RANSAC over
+/// spread-out triples, then a least-squares refit on the inliers. Arcs of a faded stamp and
+/// stray ink in some bins do not pull it the way a plain least-squares fit would be pulled.
+fn robust_circle(pts: &[(f32, f32)]) -> Option<(f32, f32, f32)> {
+    let n = pts.len();
+    if n < 3 {
+        return None;
+    }
+    let inliers = |c: (f32, f32, f32)| {
+        pts.iter()
+            .filter(|p| ((p.0 - c.0).hypot(p.1 - c.1) - c.2).abs() <= 0.04 * c.2 + 1.5)
+            .count()
+    };
+    let mut best: Option<((f32, f32, f32), usize)> = None;
+    for step in [n / 6, n / 4, n / 3] {
+        let step = step.max(1);
+        for i in 0..n {
+            let (Some(a), Some(b), Some(c)) = (
+                pts.get(i),
+                pts.get((i + step) % n),
+                pts.get((i + 2 * step) % n),
+            ) else {
+                continue;
+            };
+            let Some(circle) = circle_through(*a, *b, *c) else {
+                continue;
+            };
+            let k = inliers(circle);
+            if best.is_none_or(|(_, bk)| k > bk) {
+                best = Some((circle, k));
+            }
+        }
+    }
+    let (c, _) = best?;
+    kasa_fit(
+        pts.iter()
+            .filter(|p| ((p.0 - c.0).hypot(p.1 - c.1) - c.2).abs() <= 0.04 * c.2 + 1.5)
+            .copied(),
+    )
+}
+
+/// The circle through three points, `None` when they are (nearly) on a line.
+fn circle_through(a: (f32, f32), b: (f32, f32), c: (f32, f32)) -> Option<(f32, f32, f32)> {
+    let d = 2.0 * (a.0 * (b.1 - c.1) + b.0 * (c.1 - a.1) + c.0 * (a.1 - b.1));
+    if d.abs() < 1e-3 {
+        return None;
+    }
+    let (a2, b2, c2) = (
+        a.0 * a.0 + a.1 * a.1,
+        b.0 * b.0 + b.1 * b.1,
+        c.0 * c.0 + c.1 * c.1,
+    );
+    let ux = (a2 * (b.1 - c.1) + b2 * (c.1 - a.1) + c2 * (a.1 - b.1)) / d;
+    let uy = (a2 * (c.0 - b.0) + b2 * (a.0 - c.0) + c2 * (b.0 - a.0)) / d;
+    Some((ux, uy, (a.0 - ux).hypot(a.1 - uy)))
+}
+
+/// Least-squares circle through points (Kåsa): centre and radius.
+fn kasa_fit(points: impl Iterator<Item = (f32, f32)>) -> Option<(f32, f32, f32)> {
+    let pts: Vec<(f64, f64)> = points.map(|(x, y)| (f64::from(x), f64::from(y))).collect();
+    let n = pts.len() as f64;
+    if n < 3.0 {
+        return None;
+    }
+    let (mx, my) = (
+        pts.iter().map(|p| p.0).sum::<f64>() / n,
+        pts.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (mut suu, mut svv, mut suv, mut suuu, mut svvv, mut suvv, mut svuu) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(x, y) in &pts {
+        let (u, v) = (x - mx, y - my);
+        suu += u * u;
+        svv += v * v;
+        suv += u * v;
+        suuu += u * u * u;
+        svvv += v * v * v;
+        suvv += u * v * v;
+        svuu += v * u * u;
+    }
+    let det = suu * svv - suv * suv;
+    if det.abs() < 1e-9 {
+        return None;
+    }
+    let bu = 0.5 * (suuu + suvv);
+    let bv = 0.5 * (svvv + svuu);
+    let uc = (bu * svv - bv * suv) / det;
+    let vc = (suu * bv - suv * bu) / det;
+    let r = (uc * uc + vc * vc + (suu + svv) / n).sqrt();
+    Some(((uc + mx) as f32, (vc + my) as f32, r as f32))
+}
+
+/// The most common hue of the coloured ink on a seal's outer ring.
+fn ring_hue(masks: &InkMasks, c: (f32, f32), r: f32) -> u8 {
+    let mut hist = [0u32; 256];
+    let (w, h) = masks.colour.dimensions();
+    let reach = 1.1 * r;
+    let x0 = (c.0 - reach).max(0.0) as u32;
+    let y0 = (c.1 - reach).max(0.0) as u32;
+    let x1 = ((c.0 + reach).max(0.0) as u32).min(w.saturating_sub(1));
+    let y1 = ((c.1 + reach).max(0.0) as u32).min(h.saturating_sub(1));
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let d = (x as f32 - c.0).hypot(y as f32 - c.1);
+            if d >= 0.88 * r && d <= 1.08 * r && masks.colour.get_pixel(x, y).0[0] > 0 {
+                hist[masks.hue.get_pixel(x, y).0[0] as usize] += 1;
+            }
+        }
+    }
+    // Smoothed mode.
+    (0..256usize)
+        .max_by_key(|&i| (0..7).map(|k| hist[(i + 256 - 3 + k) % 256]).sum::<u32>())
+        .unwrap_or(0) as u8
+}
+
+/// Handwriting-like ink blocks, best first. `text` are regions (page coordinates) of words
+/// OCR read confidently; ink mostly inside them is print. `seals` are removed from the
+/// coloured ink first so a stamp's ring does not join a signature drawn across it.
+pub fn find_signatures(
+    page: &RgbImage,
+    text: &[Region],
+    seals: &[SealCandidate],
+    cfg: &SealConfig,
+    deadline: &Deadline,
+) -> Result<Vec<SignatureCandidate>, StageError> {
+    let masks = ink_masks(page, cfg);
+    find_signatures_in(&masks, text, seals, cfg, deadline)
+}
+
+/// [`find_signatures`] on masks already made.
+pub fn find_signatures_in(
+    masks: &InkMasks,
+    text: &[Region],
+    seals: &[SealCandidate],
+    cfg: &SealConfig,
+    deadline: &Deadline,
+) -> Result<Vec<SignatureCandidate>, StageError> {
+    let s = masks.scale.max(1e-3);
+    let mut ink = masks.dark.clone();
+    let (w, h) = ink.dimensions();
+    if w < 16 || h < 16 {
+        return Ok(Vec::new());
+    }
+    let wf = w as f32;
+    for seal in seals {
+        let (cx, cy, r) = (seal.cx / s, seal.cy / s, seal.radius / s * 1.1);
+        let seal_hue = ring_hue(masks, (cx, cy), seal.radius / s);
+        let x0 = (cx - r).max(0.0) as u32;
+        let y0 = (cy - r).max(0.0) as u32;
+        let x1 = ((cx + r).max(0.0) as u32).min(w - 1);
+        let y1 = ((cy + r).max(0.0) as u32).min(h - 1);
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                if (x as f32 - cx).hypot(y as f32 - cy) <= r
+                    && masks.colour.get_pixel(x, y).0[0] > 0
+                    && hue_distance(masks.hue.get_pixel(x, y).0[0], seal_hue) <= 14
+                {
+                    ink.put_pixel(x, y, Luma([0]));
+                }
+            }
+        }
+    }
+    let k = ((w / 500).max(1)).min(255) as u8;
+    let joined = imageproc::morphology::dilate(&ink, Norm::LInf, k);
+    let labels = connected_components(&joined, Connectivity::Eight, Luma([0u8]));
+    let all = blobs(&labels);
+    let text_work: Vec<Region> = text
+        .iter()
+        .map(|r| {
+            Region::new(
+                (r.x as f32 / s) as u32,
+                (r.y as f32 / s) as u32,
+                (r.w as f32 / s).ceil() as u32,
+                (r.h as f32 / s).ceil() as u32,
+            )
+        })
+        .collect();
+    let long_run = ((0.03 * wf) as u32).max(8);
+    let mut out = Vec::new();
+    for (label, b) in all.iter().enumerate().skip(1) {
+        deadline.check()?;
+        if b.n == 0 {
+            continue;
+        }
+        let (bw, bh) = (b.x1 - b.x0 + 1, b.y1 - b.y0 + 1);
+        let (fw, fh) = (bw as f32 / wf, bh as f32 / wf);
+        if fw < cfg.min_signature_width
+            || fw > cfg.max_signature_width
+            || fh > cfg.max_signature_height
+            || fh < 0.012
+            || (bw as f32) < 1.2 * bh as f32
+        {
+            continue;
+        }
+        let rect = Region::new(b.x0, b.y0, bw, bh);
+        let covered: u64 = text_work.iter().map(|t| t.overlap(&rect)).sum();
+        if covered * 2 > rect.area() {
+            continue;
+        }
+        // Ink of this component only (the label covers the dilated ink).
+        let mut n = 0u32;
+        let mut edge = 0u32;
+        let mut straight = 0u32;
+        let is_ink = |x: u32, y: u32| {
+            x < w
+                && y < h
+                && ink.get_pixel(x, y).0[0] > 0
+                && labels.get_pixel(x, y).0[0] == label as u32
+        };
+        for y in b.y0..=b.y1 {
+            let mut run = 0u32;
+            for x in b.x0..=b.x1 + 1 {
+                if x <= b.x1 && is_ink(x, y) {
+                    n += 1;
+                    run += 1;
+                    let border = x == 0
+                        || y == 0
+                        || !is_ink(x - 1, y)
+                        || !is_ink(x + 1, y)
+                        || !is_ink(x, y - 1)
+                        || !is_ink(x, y + 1);
+                    edge += u32::from(border);
+                } else {
+                    if run >= long_run {
+                        straight += run;
+                    }
+                    run = 0;
+                }
+            }
+        }
+        for x in b.x0..=b.x1 {
+            let mut run = 0u32;
+            for y in b.y0..=b.y1 + 1 {
+                if y <= b.y1 && is_ink(x, y) {
+                    run += 1;
+                } else {
+                    if run >= long_run {
+                        straight += run;
+                    }
+                    run = 0;
+                }
+            }
+        }
+        if n == 0 {
+            continue;
+        }
+        let fill = n as f32 / (bw * bh) as f32;
+        let stroke = 2.0 * n as f32 / edge.max(1) as f32;
+        let straight = straight as f32 / n as f32;
+        // Text sits on a baseline with neighbours of its height; a signature stands alone.
+        let neighbours = all
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|&(ol, o)| {
+                o.n > 0
+                    && ol != label
+                    && {
+                        let oh = (o.y1 - o.y0 + 1) as f32;
+                        (oh - bh as f32).abs() < 0.35 * bh as f32
+                    }
+                    && (((o.y0 + o.y1) as f32 - (b.y0 + b.y1) as f32) / 2.0).abs()
+                        < 0.25 * bh as f32
+                    && {
+                        let gap = if o.x0 > b.x1 {
+                            o.x0 - b.x1
+                        } else {
+                            b.x0.saturating_sub(o.x1)
+                        };
+                        (gap as f32) < 1.5 * bh as f32
+                    }
+            })
+            .count();
+        let thin = (1.0 - stroke / (0.008 * wf).max(2.0)).clamp(0.0, 1.0);
+        let sparse = (1.0 - fill / 0.4).clamp(0.0, 1.0);
+        let curvy = (1.0 - straight / 0.5).clamp(0.0, 1.0);
+        let alone = match neighbours {
+            0 => 1.0,
+            1 => 0.6,
+            _ => 0.0,
+        };
+        let score = (thin * sparse * curvy * alone).powf(0.25);
+        if score < cfg.min_signature_score {
+            continue;
+        }
+        out.push(SignatureCandidate {
+            region: Region::new(
+                (b.x0 as f32 * s) as u32,
+                (b.y0 as f32 * s) as u32,
+                (bw as f32 * s).ceil() as u32,
+                (bh as f32 * s).ceil() as u32,
+            ),
+            score,
+        });
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kasa_fits_points_on_a_circle() {
+        let pts = (0..20).map(|i| {
+            let a = i as f32 * 0.3;
+            (50.0 + 10.0 * a.cos(), 40.0 + 10.0 * a.sin())
+        });
+        let (cx, cy, r) = kasa_fit(pts).expect("a fit");
+        assert!((cx - 50.0).abs() < 0.01 && (cy - 40.0).abs() < 0.01 && (r - 10.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn tiny_and_blank_pages_have_nothing() {
+        let cfg = SealConfig::default();
+        for (w, h) in [(1, 1), (10, 300), (300, 200)] {
+            let img = RgbImage::from_pixel(w, h, image::Rgb([240, 240, 235]));
+            let d = Deadline::none();
+            assert!(find_seals(&img, &cfg, &d).expect("runs").is_empty());
+            assert!(find_signatures(&img, &[], &[], &cfg, &d)
+                .expect("runs")
+                .is_empty());
+        }
+    }
+}
