@@ -205,6 +205,10 @@ fn write_summary(
         report.kind.as_str(),
         &report.sha256[..16.min(report.sha256.len())],
     )?;
+    if let Some(why) = &report.explanation {
+        writeln!(out, "  {}", why.en)?;
+        writeln!(out, "  {}", why.bn)?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "  no findings")?;
     }
@@ -226,10 +230,23 @@ fn write_summary(
     let fields: Vec<String> = report
         .fields
         .iter()
+        .filter(|(k, _)| k.as_str() != "image_hash")
         .map(|(k, v)| format!("{k}={}", v.as_list().join(" ")))
         .collect();
     if !fields.is_empty() {
         writeln!(out, "  fields: {}", fields.join(", "))?;
+    }
+    for l in &report.located {
+        let note = l
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  read {} = {} at x={} y={} w={} h={}, confidence {:.2}{note}",
+            l.field, l.value, l.region.x, l.region.y, l.region.w, l.region.h, l.confidence
+        )?;
     }
     let stages: Vec<String> = report
         .stages

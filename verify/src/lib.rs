@@ -27,7 +27,7 @@ mod pipeline;
 
 pub use deadline::Deadline;
 pub use error::{IntakeError, StageError};
-pub use pipeline::{verify, Budgets, Config, Request};
+pub use pipeline::{verify, verify_with, Budgets, Config, Request};
 pub use progress::{ProgressEvent, ProgressSink};
 pub use report::{
     DocumentKind, Explanation, FieldValue, Finding, LocatedField, Region, Report, Severity, Stage,

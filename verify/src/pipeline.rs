@@ -11,12 +11,11 @@ use crate::annotate;
 use crate::deadline::Deadline;
 use crate::error::{IntakeError, StageError};
 use crate::forensics::{copy_move, double_jpeg, ela, noise};
+use crate::gd::{self, duplicates::DuplicateIndex, duplicates::NoIndex};
 use crate::intake::{self, Limits};
 use crate::metadata::{self, MetadataConfig};
 use crate::progress::{ProgressEvent, ProgressSink};
-use crate::report::{
-    DocumentKind, Finding, Report, Severity, Stage, StageRecord, StageStatus, Verdict,
-};
+use crate::report::{DocumentKind, Finding, Report, Severity, Stage, StageRecord, StageStatus};
 use crate::score::{self, Thresholds};
 
 /// What the caller asks for, beyond the bytes.
@@ -66,6 +65,8 @@ pub struct Config {
     pub copy_move: copy_move::CopyMoveConfig,
     pub noise: noise::NoiseConfig,
     pub double_jpeg: double_jpeg::DoubleJpegConfig,
+    /// GD copies: geometry, OCR, fields, structure, tamper checks and routing.
+    pub gd: gd::GdConfig,
 }
 
 /// Share of the progress bar each stage fills for images, in stage order; they add up to 100.
@@ -231,10 +232,22 @@ fn now_unix() -> i64 {
 
 /// Verify one document. `Err` only when the bytes cannot be read as an image at all; every
 /// other problem, including a stage that fails or overruns, is a finding in the report.
+/// Nothing has been seen before: see [`verify_with`] to check for duplicates.
 pub fn verify(
     bytes: &[u8],
     request: &Request,
     config: &Config,
+    sink: &mut dyn ProgressSink,
+) -> Result<Report, IntakeError> {
+    verify_with(bytes, request, config, &NoIndex, sink)
+}
+
+/// [`verify`], asking `index` whether this IMEI, GD number or page was seen before.
+pub fn verify_with(
+    bytes: &[u8],
+    request: &Request,
+    config: &Config,
+    index: &dyn DuplicateIndex,
     sink: &mut dyn ProgressSink,
 ) -> Result<Report, IntakeError> {
     let sha256 = hex(&Sha256::digest(bytes));
@@ -267,6 +280,18 @@ pub fn verify(
         );
     }
 
+    let is_gd = request.kind == DocumentKind::Gd;
+    let capture = if is_gd {
+        runner.run(Stage::Geometry, config.gd.budgets.geometry, |d| {
+            gd::geometry::rectify(img, &config.gd.geometry, d)
+        })
+    } else {
+        None
+    };
+    if let Some(c) = &capture {
+        runner.findings.extend(c.findings.iter().cloned());
+    }
+
     let now = request.now_unix.unwrap_or_else(now_unix);
     if let Some(meta) = runner.run(Stage::Metadata, config.budgets.metadata, |_| {
         Ok(metadata::analyze(
@@ -286,15 +311,34 @@ pub fn verify(
         (Stage::Noise, config.budgets.noise),
         (Stage::DoubleJpeg, config.budgets.double_jpeg),
     ];
+    let mut copy_move_cfg = config.copy_move.clone();
+    copy_move_cfg.text_document |= is_gd;
     for (stage, budget) in stages {
         let found = runner.run(stage, budget, |deadline| match stage {
             Stage::Ela => ela::analyze(img, &config.ela, deadline),
-            Stage::CopyMove => copy_move::analyze(img, &config.copy_move, deadline),
+            Stage::CopyMove => copy_move::analyze(img, &copy_move_cfg, deadline),
             Stage::Noise => noise::analyze(img, &config.noise, deadline),
             Stage::DoubleJpeg => double_jpeg::analyze(bytes, img, &config.double_jpeg, deadline),
             _ => Err(StageError::NotApplicable("not a forensic stage")),
         });
         runner.findings.extend(found.unwrap_or_default());
+    }
+
+    let mut located = Vec::new();
+    let mut facts = None;
+    if is_gd {
+        let outcome = gd::analyze(
+            &mut runner,
+            img,
+            capture.as_ref(),
+            &request.imeis,
+            now,
+            &config.gd,
+            index,
+        );
+        fields.extend(outcome.fields);
+        located = outcome.located;
+        facts = Some(outcome.facts);
     }
 
     let started = runner.start(Stage::Score);
@@ -315,7 +359,17 @@ pub fn verify(
     // An annotate failure adds a finding after scoring; fold it in before routing.
     findings.append(&mut runner.findings);
     let risk = risk.max(score::risk(&findings));
-    let verdict: Verdict = score::route(risk, &findings, &runner.stages, &config.thresholds);
+    let (verdict, explanation) = match &facts {
+        Some(facts) => {
+            let (v, why) =
+                gd::route::route(risk, &findings, &runner.stages, facts, &config.gd.route);
+            (v, Some(why))
+        }
+        None => (
+            score::route(risk, &findings, &runner.stages, &config.thresholds),
+            None,
+        ),
+    };
 
     Ok(Report {
         sha256,
@@ -324,8 +378,8 @@ pub fn verify(
         risk,
         findings,
         fields,
-        located: Vec::new(),
-        explanation: None,
+        located,
+        explanation,
         stages: runner.stages,
         annotated_png,
     })

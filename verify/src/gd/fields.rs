@@ -66,6 +66,9 @@ pub struct GdFields {
     pub imeis: Vec<ReadImei>,
     /// Labelled IMEIs that are not valid (the pipeline reports `imei_invalid`).
     pub invalid_imeis: Vec<InvalidImei>,
+    /// A valid IMEI written again, under a label, at another place on the page (the pipeline
+    /// reports `imei_repeated`).
+    pub repeated_imeis: Vec<ReadImei>,
     /// GD number, ASCII digits with `/` or `-` between parts (`1234`, `567/24`, `1234/2024`);
     /// a `GD-` prefix is dropped.
     pub gd_number: Option<Field>,
@@ -724,7 +727,18 @@ fn judge(
             }
         },
     };
-    if out.imeis.iter().any(|i| i.imei == imei) {
+    if let Some(first) = out.imeis.iter().find(|i| i.imei == imei) {
+        // The same number again somewhere else on the page (not a second reading of the same
+        // place): kept aside, since one phone's two IMEIs never match.
+        if first.region.overlap(&region) == 0 && name.is_some() {
+            out.repeated_imeis.push(ReadImei {
+                imei,
+                region,
+                confidence: conf,
+                note,
+                label: name,
+            });
+        }
         return;
     }
     out.imeis.push(ReadImei {

@@ -7,6 +7,7 @@
 //! ([`geo`]), seal and signature ([`seal`]) → [`duplicates`] asks the caller's index →
 //! [`route`] decides. Every box is mapped back to input-image coordinates for the report.
 
+pub mod checks;
 pub mod duplicates;
 pub mod fields;
 pub mod geo;
@@ -17,3 +18,288 @@ pub mod seal;
 pub mod structure;
 pub mod tamper;
 pub mod text;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use image::RgbImage;
+
+use crate::imei;
+use crate::pipeline::Runner;
+use crate::report::{FieldValue, Finding, LocatedField, Region, Severity, Stage};
+
+use duplicates::{DuplicateIndex, Fingerprint};
+use fields::GdFields;
+use geometry::Capture;
+use tamper::FieldBox;
+
+/// Every knob of the GD stages.
+#[derive(Debug, Clone)]
+pub struct GdConfig {
+    pub geometry: geometry::GeometryConfig,
+    pub ocr: ocr::OcrConfig,
+    pub structure: structure::StructureConfig,
+    pub tamper: tamper::TamperConfig,
+    pub route: route::RouteConfig,
+    /// Largest fingerprint distance (of 1024 bits) that counts as the same page.
+    pub max_image_distance: u32,
+    /// Fewest text lines a readable GD copy has.
+    pub min_text_lines: usize,
+    pub budgets: GdBudgets,
+}
+
+impl Default for GdConfig {
+    fn default() -> Self {
+        GdConfig {
+            geometry: geometry::GeometryConfig::default(),
+            ocr: ocr::OcrConfig::default(),
+            structure: structure::StructureConfig::default(),
+            tamper: tamper::TamperConfig::default(),
+            route: route::RouteConfig::default(),
+            max_image_distance: 60,
+            min_text_lines: 4,
+            budgets: GdBudgets::default(),
+        }
+    }
+}
+
+/// Time budget per GD stage (generous: a Raspberry Pi is several times slower than a PC).
+#[derive(Debug, Clone)]
+pub struct GdBudgets {
+    pub geometry: Duration,
+    pub ocr: Duration,
+    pub fields: Duration,
+    pub structure: Duration,
+    pub duplicates: Duration,
+}
+
+impl Default for GdBudgets {
+    fn default() -> Self {
+        GdBudgets {
+            geometry: Duration::from_secs(5),
+            ocr: Duration::from_secs(40),
+            fields: Duration::from_secs(10),
+            structure: Duration::from_secs(10),
+            duplicates: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What the GD stages add to the report.
+#[derive(Debug, Default)]
+pub(crate) struct GdOutcome {
+    pub fields: BTreeMap<String, FieldValue>,
+    pub located: Vec<LocatedField>,
+    pub facts: route::Facts,
+}
+
+/// Maps page boxes to input-image boxes.
+struct Mapper<'a>(Option<&'a Capture>);
+
+impl Mapper<'_> {
+    fn to_input(&self, r: Region) -> Region {
+        self.0.map_or(r, |c| c.page_to_input(r))
+    }
+
+    fn finding(&self, f: Finding) -> Finding {
+        let regions = f.regions.iter().map(|r| self.to_input(*r)).collect();
+        f.with_regions(regions)
+    }
+}
+
+/// Run the page stages (geometry has run; the forensic findings are in `runner.findings`).
+pub(crate) fn analyze(
+    runner: &mut Runner<'_>,
+    img: &RgbImage,
+    capture: Option<&Capture>,
+    typed: &[String],
+    now_unix: i64,
+    cfg: &GdConfig,
+    index: &dyn DuplicateIndex,
+) -> GdOutcome {
+    let mut out = GdOutcome::default();
+    let page = capture.map_or(img, |c| &c.page);
+    let map = Mapper(capture);
+    let typed: Vec<String> = typed
+        .iter()
+        .map(|t| imei::normalize(t).unwrap_or_else(|_| t.trim().to_owned()))
+        .collect();
+    out.facts.typed = typed.len();
+
+    let ocr = runner
+        .run(Stage::Ocr, cfg.budgets.ocr, |d| {
+            ocr::read_page(page, &cfg.ocr, d)
+        })
+        .unwrap_or_default();
+    if ocr.lines.len() < cfg.min_text_lines {
+        runner.findings.push(unreadable(ocr.lines.len()));
+    }
+
+    let forensic: Vec<Finding> = runner
+        .findings
+        .iter()
+        .filter(|f| route::is_forensic(f.stage))
+        .cloned()
+        .collect();
+    let read = runner.run(Stage::Fields, cfg.budgets.fields, |d| {
+        let read = fields::extract(&ocr, &mut |r| ocr::read_digits(page, r, &cfg.ocr));
+        let mut findings = checks::imeis(&typed, &read);
+        findings.extend(checks::dates_and_numbers(&read, now_unix));
+        let boxes = field_boxes(&read, &map);
+        let lines: Vec<Region> = ocr.lines.iter().map(|l| map.to_input(l.region)).collect();
+        findings.extend(tamper::over_fields(&forensic, &boxes, &cfg.tamper));
+        findings.extend(tamper::consistency(img, &boxes, &lines, &cfg.tamper));
+        findings.extend(tamper::field_clones(img, &boxes, &lines, &cfg.tamper, d));
+        Ok((read, findings))
+    });
+    let read = match read {
+        Some((read, findings)) => {
+            runner
+                .findings
+                .extend(findings.into_iter().map(|f| map.finding(f)));
+            read
+        }
+        None => GdFields::default(),
+    };
+    out.facts.matched = typed
+        .iter()
+        .filter(|t| read.imeis.iter().any(|r| &r.imei == *t))
+        .count();
+    record_fields(&read, &map, &mut out);
+
+    let thana_raw = read.thana.as_ref().map(|f| f.value.as_str());
+    let district_raw = read.district.as_ref().map(|f| f.value.as_str());
+    let structure = runner.run(Stage::Structure, cfg.budgets.structure, |d| {
+        structure::check(page, &ocr, thana_raw, district_raw, &cfg.structure, d)
+    });
+    let mut thana_canonical = None;
+    if let Some(s) = structure {
+        if let Some(t) = s.thana.as_ref().and_then(|t| t.matches.first()) {
+            thana_canonical = Some(t.name_en.clone());
+            out.fields.insert("thana".into(), t.name_en.clone().into());
+            out.fields
+                .insert("thana_bn".into(), t.name_bn.clone().into());
+        }
+        if let Some(d) = s.district.as_ref().and_then(|d| d.matches.first()) {
+            out.fields
+                .insert("district".into(), d.name_en.clone().into());
+            out.fields
+                .insert("district_bn".into(), d.name_bn.clone().into());
+        }
+        if let Some(seal) = s.seals.first() {
+            out.located.push(located(
+                "seal",
+                "round seal",
+                map.to_input(seal.region),
+                seal.score,
+            ));
+        }
+        if let Some(sig) = &s.signature {
+            out.located.push(located(
+                "signature",
+                "signature",
+                map.to_input(sig.region),
+                sig.score,
+            ));
+        }
+        runner
+            .findings
+            .extend(s.findings.into_iter().map(|f| map.finding(f)));
+    }
+
+    let fingerprint = Fingerprint::of(page);
+    out.fields
+        .insert("image_hash".into(), fingerprint.to_base64().into());
+    if let Some(found) = runner.run(Stage::Duplicates, cfg.budgets.duplicates, |_| {
+        Ok(checks::duplicates(
+            &read,
+            thana_canonical.as_deref(),
+            &fingerprint,
+            cfg.max_image_distance,
+            index,
+        ))
+    }) {
+        runner
+            .findings
+            .extend(found.into_iter().map(|f| map.finding(f)));
+    }
+    out
+}
+
+fn located(field: &str, value: &str, region: Region, confidence: f32) -> LocatedField {
+    LocatedField {
+        field: field.to_owned(),
+        value: value.to_owned(),
+        region,
+        confidence,
+        note: None,
+    }
+}
+
+/// The fields the decision rests on, in input coordinates, for the tamper checks.
+fn field_boxes(read: &GdFields, map: &Mapper<'_>) -> Vec<FieldBox> {
+    let mut boxes: Vec<FieldBox> = read
+        .imeis
+        .iter()
+        .map(|r| FieldBox {
+            field: "imeis".into(),
+            value: r.imei.clone(),
+            region: map.to_input(r.region),
+        })
+        .collect();
+    for (name, f) in [("gd_number", &read.gd_number), ("gd_date", &read.gd_date)] {
+        if let Some(f) = f {
+            boxes.push(FieldBox {
+                field: name.into(),
+                value: f.value.clone(),
+                region: map.to_input(f.region),
+            });
+        }
+    }
+    boxes
+}
+
+fn record_fields(read: &GdFields, map: &Mapper<'_>, out: &mut GdOutcome) {
+    let imeis: Vec<String> = read.imeis.iter().map(|r| r.imei.clone()).collect();
+    out.fields.insert("imeis".into(), imeis.into());
+    for r in &read.imeis {
+        out.located.push(LocatedField {
+            field: "imeis".into(),
+            value: r.imei.clone(),
+            region: map.to_input(r.region),
+            confidence: r.confidence,
+            note: r.note.clone(),
+        });
+    }
+    let singles = [
+        ("gd_number", &read.gd_number),
+        ("gd_date", &read.gd_date),
+        ("thana", &read.thana),
+        ("district", &read.district),
+        ("brand", &read.brand),
+        ("model", &read.model),
+    ];
+    for (name, f) in singles {
+        if let Some(f) = f {
+            out.fields.insert(name.into(), f.value.clone().into());
+            out.located.push(LocatedField {
+                field: name.into(),
+                value: f.value.clone(),
+                region: map.to_input(f.region),
+                confidence: f.confidence,
+                note: None,
+            });
+        }
+    }
+}
+
+fn unreadable(lines: usize) -> Finding {
+    Finding::new(
+        "ocr_unreadable",
+        Stage::Ocr,
+        Severity::High,
+        30,
+        format!("Only {lines} line(s) of text could be read; please lay the whole GD copy flat under the camera and take the photo again."),
+        format!("মাত্র {}টি লাইন পড়া গেছে; অনুগ্রহ করে পুরো জিডি কপিটি ক্যামেরার নিচে সমান করে রেখে আবার ছবি তুলুন।", route::bn_digits(lines)),
+    )
+}

@@ -32,6 +32,8 @@ pub struct TamperConfig {
     pub points: u32,
     /// How much more a core-forensics region over a field weighs than elsewhere.
     pub overlap_factor: u32,
+    /// Paper-noise correlation that makes a shape match over a field a clone.
+    pub min_clone_correlation: f32,
 }
 
 impl Default for TamperConfig {
@@ -44,6 +46,7 @@ impl Default for TamperConfig {
             min_sharpness_ratio: 0.5,
             points: 45,
             overlap_factor: 3,
+            min_clone_correlation: 0.45,
         }
     }
 }
@@ -383,6 +386,27 @@ mod tests {
     }
 
     #[test]
+    fn text_cloned_over_a_field_is_found_and_reprints_are_not() {
+        let (img, lines) = page();
+        let f = field(Region::new(200, 240, 300, 30));
+        let none = crate::deadline::Deadline::none();
+        // Every line has the same bar pattern ("words printed twice") but its own noise.
+        assert!(
+            field_clones(&img, &[f.clone()], &lines, &TamperConfig::default(), &none).is_empty()
+        );
+        let mut cloned = img.clone();
+        for y in 0..30 {
+            for x in 0..140 {
+                let p = *img.get_pixel(100 + x, 540 + y);
+                cloned.put_pixel(300 + x, 240 + y, p);
+            }
+        }
+        let found = field_clones(&cloned, &[f], &lines, &TamperConfig::default(), &none);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].severity, Severity::Critical);
+    }
+
+    #[test]
     fn degenerate_boxes_are_skipped() {
         let (img, lines) = page();
         let fields = [
@@ -416,4 +440,160 @@ mod tests {
         assert_eq!(out[0].points, 45);
         assert!(out[0].severity >= Severity::High);
     }
+}
+
+/// A grey plane, downsampled by `k` (box average).
+struct Small {
+    w: usize,
+    h: usize,
+    v: Vec<f32>,
+}
+
+impl Small {
+    fn of(img: &RgbImage, k: u32) -> Small {
+        let (w, h) = ((img.width() / k) as usize, (img.height() / k) as usize);
+        let mut v = vec![0f32; w * h];
+        let n = (k * k) as f32;
+        for sy in 0..h {
+            for sx in 0..w {
+                let mut s = 0.0;
+                for dy in 0..k {
+                    for dx in 0..k {
+                        s += luma(img, sx as u32 * k + dx, sy as u32 * k + dy);
+                    }
+                }
+                v[sy * w + sx] = s / n;
+            }
+        }
+        Small { w, h, v }
+    }
+
+    /// Zero-mean normalised cross-correlation of the `tw × th` windows at `a` and `b`.
+    fn zncc(&self, a: (usize, usize), b: (usize, usize), tw: usize, th: usize) -> f32 {
+        let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0f32, 0f32, 0f32, 0f32, 0f32);
+        for y in 0..th {
+            let ra = (a.1 + y) * self.w + a.0;
+            let rb = (b.1 + y) * self.w + b.0;
+            for x in 0..tw {
+                let (p, q) = (self.v[ra + x], self.v[rb + x]);
+                sa += p;
+                sb += q;
+                saa += p * p;
+                sbb += q * q;
+                sab += p * q;
+            }
+        }
+        let n = (tw * th) as f32;
+        let va = saa - sa * sa / n;
+        let vb = sbb - sb * sb / n;
+        if va <= 1.0 || vb <= 1.0 {
+            return 0.0;
+        }
+        (sab - sa * sb / n) / (va * vb).sqrt()
+    }
+}
+
+/// Text cloned over a field: each chunk of a field box is looked for along every other text
+/// line; a place that matches in shape (ZNCC) *and* in paper noise is where it was copied
+/// from. The same words printed twice match in shape only.
+pub fn field_clones(
+    img: &RgbImage,
+    fields: &[FieldBox],
+    lines: &[Region],
+    cfg: &TamperConfig,
+    deadline: &crate::deadline::Deadline,
+) -> Vec<Finding> {
+    const K: u32 = 4;
+    let small = Small::of(img, K);
+    let mut out = Vec::new();
+    for f in fields {
+        let mut hits: Vec<(Region, Region, f32)> = Vec::new();
+        for chunk in chunks(f.region) {
+            if deadline.expired() {
+                return out;
+            }
+            let (tw, th) = ((chunk.w / K) as usize, (chunk.h / K) as usize);
+            if tw < 4 || th < 3 {
+                continue;
+            }
+            let a = ((chunk.x / K) as usize, (chunk.y / K) as usize);
+            if a.0 + tw > small.w || a.1 + th > small.h {
+                continue;
+            }
+            let mut best: Option<(f32, (usize, usize))> = None;
+            for l in lines {
+                if l.h * 10 < chunk.h * 6 || l.h * 10 > chunk.h * 16 {
+                    continue;
+                }
+                let y0 = (l.y / K) as usize;
+                let y_lo = y0.saturating_sub(th / 2);
+                let y_hi = (y0 + (l.h / K) as usize + th / 2)
+                    .min(small.h)
+                    .saturating_sub(th);
+                let x_lo = (l.x / K) as usize;
+                let x_hi = ((l.x + l.w) / K) as usize;
+                let x_hi = x_hi.min(small.w).saturating_sub(tw);
+                for by in y_lo..=y_hi {
+                    for bx in x_lo..=x_hi {
+                        // Not the chunk itself, nor overlapping it.
+                        if bx + tw > a.0 && a.0 + tw > bx && by + th > a.1 && a.1 + th > by {
+                            continue;
+                        }
+                        let c = small.zncc(a, (bx, by), tw, th);
+                        if c > best.map_or(0.85, |b| b.0) {
+                            best = Some((c, (bx, by)));
+                        }
+                    }
+                }
+            }
+            let Some((_, (bx, by))) = best else {
+                continue;
+            };
+            let source = Region::new(bx as u32 * K, by as u32 * K, chunk.w, chunk.h);
+            // Refine at full resolution: the residual match searches ±2 px; cover ±K.
+            let mut corr: Option<f32> = None;
+            for dy in [-2i64, 2] {
+                for dx in [-2i64, 2] {
+                    let (Ok(x), Ok(y)) = (
+                        u32::try_from(i64::from(source.x) + dx),
+                        u32::try_from(i64::from(source.y) + dy),
+                    ) else {
+                        continue;
+                    };
+                    let s = Region::new(x, y, chunk.w, chunk.h);
+                    if let crate::forensics::copy_move::residual::ResidualMatch::Correlation(r) =
+                        crate::forensics::copy_move::residual::residual_match(img, s, chunk)
+                    {
+                        corr = Some(corr.map_or(r, |c: f32| c.max(r)));
+                    }
+                }
+            }
+            if let Some(r) = corr.filter(|r| *r >= cfg.min_clone_correlation) {
+                hits.push((source, chunk, r));
+            }
+        }
+        if let Some(&(source, _, r)) = hits.first() {
+            let (en, bn) = field_name(&f.field);
+            let mut regions: Vec<Region> = hits.iter().map(|h| h.1).collect();
+            regions.push(source);
+            out.push(
+                Finding::new(
+                    "field_tampered",
+                    Stage::Fields,
+                    Severity::Critical,
+                    cfg.points.max(60),
+                    format!(
+                        "Part of the {en} {} is a copy of the page at ({}, {}), paper grain included (correlation {r:.2}): it was pasted over from elsewhere on the page.",
+                        f.value, source.x, source.y
+                    ),
+                    format!(
+                        "{bn} {}-এর একটি অংশ পাতার ({}, {}) জায়গা থেকে কাগজের দানাসহ হুবহু কপি করা: এটি পাতার অন্য জায়গা থেকে এনে বসানো হয়েছে।",
+                        f.value, source.x, source.y
+                    ),
+                )
+                .with_regions(regions),
+            );
+        }
+    }
+    out
 }
