@@ -1,7 +1,8 @@
 //! Accuracy and speed of `verify::gd::ocr` on a synthetic GD-like page rendered with the
 //! generator's fonts: character error rate per line and time per page.
 //!
-//! `cargo run --release -p jachai-verify --example ocr_eval -- [languages] [target_height] [runs]`
+//! `cargo run --release -p jachai-verify --example ocr_eval -- [languages] [target_height] [runs]
+//! [repeat]` (`repeat`: the rows are laid out that many times, closer together)
 //! (run with `OMP_THREAD_LIMIT=1`).
 
 use std::time::Instant;
@@ -81,8 +82,9 @@ fn main() {
         cfg.target_height = t;
     }
     let runs: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(3);
+    let repeat: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
     let mut r = Renderer::new().expect("fonts");
-    let (page, expected) = compose(&mut r);
+    let (page, expected) = compose(&mut r, repeat);
     page.save("/tmp/ocr_eval_page.png").ok();
 
     let t = Instant::now();
@@ -149,12 +151,13 @@ fn lev(a: &str, b: &str) -> usize {
 
 /// An A4-like page with the rows, a purple stamp ring over two lines, a blue "signature"
 /// stroke, mild noise and uneven light.
-fn compose(r: &mut Renderer) -> (RgbImage, Vec<String>) {
+fn compose(r: &mut Renderer, repeat: usize) -> (RgbImage, Vec<String>) {
     let (w, h) = (1700u32, 2400u32);
     let mut page = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
     let mut y = 120u32;
     let mut expected = Vec::new();
-    for (cells, family, px, bold) in ROWS {
+    let gap = if repeat > 1 { 12 } else { 40 };
+    for (cells, family, px, bold) in ROWS.iter().cycle().take(ROWS.len() * repeat.max(1)) {
         let mut row_h = 0;
         for (ci, text) in cells.iter().enumerate() {
             let img = r.line(text, family, *px, *bold);
@@ -169,7 +172,7 @@ fn compose(r: &mut Renderer) -> (RgbImage, Vec<String>) {
             row_h = row_h.max(img.height());
         }
         expected.push(cells.join(" "));
-        y += row_h + 40;
+        y += row_h + gap;
     }
     // Purple stamp ring over rows 7–9 on the right.
     let (cx, cy, rad) = (1100.0f32, 1300.0f32, 160.0f32);

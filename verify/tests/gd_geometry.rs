@@ -597,3 +597,86 @@ fn real_photos_do_not_panic() {
         }
     }
 }
+
+/// A skin-coloured finger (capsule of radius `r`) from `from` to `to`.
+fn add_finger(img: &mut RgbImage, from: (f64, f64), to: (f64, f64), r: f64) {
+    let (dx, dy) = (to.0 - from.0, to.1 - from.1);
+    let len2 = dx * dx + dy * dy;
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let (qx, qy) = (f64::from(x) - from.0, f64::from(y) - from.1);
+        let t = ((qx * dx + qy * dy) / len2).clamp(0.0, 1.0);
+        let d = ((qx - t * dx).powi(2) + (qy - t * dy).powi(2)).sqrt();
+        if d < r {
+            let shade = 0.85 + 0.15 * (1.0 - d / r);
+            *px = Rgb([205.0, 160.0, 130.0].map(|c: f64| (c * shade) as u8));
+        }
+    }
+}
+
+/// A shadow darkening by `k` everything right of a slanted line from `x0` (top) to `x1`.
+fn add_shadow(img: &mut RgbImage, x0: f64, x1: f64, k: f64) {
+    let h = f64::from(img.height());
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        if f64::from(x) > x0 + (x1 - x0) * f64::from(y) / h {
+            *px = Rgb(px.0.map(|c| (f64::from(c) * k) as u8));
+        }
+    }
+}
+
+#[test]
+fn fingers_shadows_and_jpeg_do_not_move_the_corners() {
+    type Spoil = fn(&mut RgbImage, &[(f32, f32)]);
+    let cases: [(&str, Spoil); 4] = [
+        ("finger on the right edge", |img, t| {
+            add_finger(
+                img,
+                (1999.0, 900.0),
+                (f64::from(t[1].0) - 20.0, 950.0),
+                45.0,
+            )
+        }),
+        ("two hands holding the page", |img, t| {
+            add_finger(
+                img,
+                (1999.0, 1300.0),
+                (f64::from(t[2].0) - 30.0, f64::from(t[2].1) - 10.0),
+                50.0,
+            );
+            add_finger(img, (0.0, 300.0), (f64::from(t[0].0) + 40.0, 320.0), 45.0);
+        }),
+        ("shadow across the page", |img, _| {
+            add_shadow(img, 900.0, 1300.0, 0.55)
+        }),
+        ("JPEG quality 70", |img, _| {
+            let mut b = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut b, 70)
+                .encode_image(&*img)
+                .expect("encode");
+            *img = image::load_from_memory(&b).expect("decode").to_rgb8();
+        }),
+    ];
+    for (i, (name, spoil)) in cases.into_iter().enumerate() {
+        let shot = Shot {
+            seed: 60 + i as u64,
+            ..GOOD
+        };
+        let (mut img, proj) = photo(&page(shot.seed), shot);
+        let truth: Vec<(f32, f32)> = [
+            (0.0, 0.0),
+            (PW as f32, 0.0),
+            (PW as f32, PH as f32),
+            (0.0, PH as f32),
+        ]
+        .iter()
+        .map(|&p| proj * p)
+        .collect();
+        spoil(&mut img, &truth);
+        let cap = run(&img);
+        assert_eq!(cap.kind, CaptureKind::Photo, "{name}");
+        for (c, t) in cap.quad.iter().zip(&truth) {
+            let err = (c.0 - t.0).hypot(c.1 - t.1);
+            assert!(err < 5.0, "{name}: corner {c:?} is {err:.1} px from {t:?}");
+        }
+        assert!(codes(&cap).is_empty(), "{name}: {:?}", codes(&cap));
+    }
+}

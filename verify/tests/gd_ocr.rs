@@ -16,6 +16,9 @@ enum Mark {
     PurpleRing { row: usize },
     /// A blue pen stroke through a row.
     BlueStroke { row: usize },
+    /// A black table frame around all rows, with a rule under each row touching its lowest
+    /// strokes.
+    Table,
 }
 
 /// A test page: rows of cells (a second cell starts at mid-page), the font, marks, and whether
@@ -42,6 +45,18 @@ const CASES: &[PageCase] = &[
         px: 32.0,
         marks: &[],
         degrade: false,
+    },
+    PageCase {
+        name: "sans in a ruled table, degraded",
+        rows: &[
+            &["সাধারণ ডায়েরি"],
+            &["থানা: ধানমন্ডি", "জেলা: ঢাকা"],
+            &["IMEI 1: 356938035643809"],
+        ],
+        family: "Noto Sans Bengali",
+        px: 30.0,
+        marks: &[Mark::Table],
+        degrade: true,
     },
     PageCase {
         name: "serif, stamp and signature over text, degraded",
@@ -75,6 +90,7 @@ fn compose(r: &mut Renderer, case: &PageCase) -> (RgbImage, Vec<String>) {
     let (w, h) = (1400u32, 200 + case.rows.len() as u32 * (case.px as u32 * 3));
     let mut page = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
     let mut row_mid = Vec::new();
+    let mut row_bottom = Vec::new();
     let mut y = 80u32;
     for cells in case.rows {
         let mut row_h = 0;
@@ -91,6 +107,7 @@ fn compose(r: &mut Renderer, case: &PageCase) -> (RgbImage, Vec<String>) {
             row_h = row_h.max(img.height());
         }
         row_mid.push(y + row_h / 2);
+        row_bottom.push(y + row_h);
         y += row_h + case.px as u32;
     }
     for mark in case.marks {
@@ -102,6 +119,30 @@ fn compose(r: &mut Renderer, case: &PageCase) -> (RgbImage, Vec<String>) {
                     let d = ((px as f32 - cx).powi(2) + (py as f32 - cy).powi(2)).sqrt();
                     if (d - rad).abs() < 4.0 {
                         p.0 = [p.0[0].min(140), p.0[1].min(60), p.0[2].min(175)];
+                    }
+                }
+            }
+            Mark::Table => {
+                let black = Rgb([0, 0, 0]);
+                let (x0, x1) = (40u32, w - 40);
+                let (y0, y1) = (40u32, row_bottom.last().copied().unwrap_or(60) + 20);
+                for t in 0..2 {
+                    for x in x0..x1 {
+                        page.put_pixel(x, y0 + t, black);
+                        page.put_pixel(x, y1 + t, black);
+                    }
+                    for y in y0..y1 {
+                        page.put_pixel(x0 + t, y, black);
+                        page.put_pixel(x1 - 1 - t, y, black);
+                    }
+                }
+                // Rules just under each row's ink (rendered lines have a margin of px / 4
+                // under the lowest strokes; these cut into it).
+                for &b in &row_bottom {
+                    let y = b.saturating_sub((case.px / 4.0) as u32 + 1);
+                    for x in x0..x1 {
+                        page.put_pixel(x, y, black);
+                        page.put_pixel(x, y + 1, black);
                     }
                 }
             }

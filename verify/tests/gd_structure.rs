@@ -192,8 +192,8 @@ fn blit_text(
             continue;
         }
         let q = img.get_pixel_mut(px as u32, py as u32);
-        for k in 0..3 {
-            q.0[k] = (f32::from(q.0[k]) * (1.0 - a) + f32::from(ink[k]) * a) as u8;
+        for (c, &i) in q.0.iter_mut().zip(&ink) {
+            *c = (f32::from(*c) * (1.0 - a) + f32::from(i) * a) as u8;
         }
     }
 }
@@ -326,7 +326,8 @@ fn seal_detection_on_drawn_pages() {
         return;
     };
     // (name, marks, expect a seal centred near)
-    let cases: &[(&str, &[Mark], Option<(i32, i32)>)] = &[
+    type Case<'a> = (&'a str, &'a [Mark], Option<(i32, i32)>);
+    let cases: &[Case] = &[
         (
             "purple seal",
             &[Mark::Seal(PURPLE, 120, 1.0, 0.0, (900, 1400))],

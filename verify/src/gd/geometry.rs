@@ -864,24 +864,24 @@ fn find_page(
         return Ok(None);
     }
 
-    // Outer boundary points (pixel-edge coordinates of the detection image).
-    let mut boundary = Vec::new();
-    for y in 0..h {
-        if let Some(x0) = (0..w).find(|&x| inside(x, y)) {
-            let x1 = (0..w).rev().find(|&x| inside(x, y)).unwrap_or(x0);
-            boundary.push((x0 as f64, y as f64 + 0.5));
-            boundary.push((x1 as f64 + 1.0, y as f64 + 0.5));
-        }
-    }
-    for x in 0..w {
-        if let Some(y0) = (0..h).find(|&y| inside(x, y)) {
-            let y1 = (0..h).rev().find(|&y| inside(x, y)).unwrap_or(y0);
-            boundary.push((x as f64 + 0.5, y0 as f64));
-            boundary.push((x as f64 + 0.5, y1 as f64 + 1.0));
-        }
-    }
+    // Thin bright things attached to the page (fingers, a sleeve, a cable) are cut off by an
+    // opening with a radius of 5 % of the page's size; the first quad comes from what is left,
+    // the side fits from the whole component's boundary.
+    let page_mask: Vec<bool> = label.iter().map(|&l| l == page_label).collect();
+    let radius = ((area as f64).sqrt() * 0.05).round().max(2.0) as u32;
+    let core = largest_component(
+        &open_mask(&fill_holes(&page_mask, w, h), w, h, radius),
+        w,
+        h,
+    );
+    let boundary = boundary_points(&page_mask, w, h);
+    let core_boundary = boundary_points(&core, w, h);
     deadline.check()?;
-    let hull = convex_hull(&boundary);
+    let hull = convex_hull(if core_boundary.len() >= 8 {
+        &core_boundary
+    } else {
+        &boundary
+    });
     let Some(first) = max_area_quad(&hull) else {
         return Ok(None);
     };
@@ -902,6 +902,145 @@ fn find_page(
     let quad = quad.map(|(x, y)| (x * fx, y * fy));
     let quad = refine_full_res(img, &quad, 2.5 * fx.max(fy) + 2.0).unwrap_or(quad);
     Ok(Some(order_corners(quad)))
+}
+
+/// Outer boundary points of a mask (pixel-edge coordinates): each row's and column's extremes.
+fn boundary_points(mask: &[bool], w: usize, h: usize) -> Vec<(f64, f64)> {
+    let inside = |x: usize, y: usize| mask[y * w + x];
+    let mut out = Vec::new();
+    for y in 0..h {
+        if let Some(x0) = (0..w).find(|&x| inside(x, y)) {
+            let x1 = (0..w).rev().find(|&x| inside(x, y)).unwrap_or(x0);
+            out.push((x0 as f64, y as f64 + 0.5));
+            out.push((x1 as f64 + 1.0, y as f64 + 0.5));
+        }
+    }
+    for x in 0..w {
+        if let Some(y0) = (0..h).find(|&y| inside(x, y)) {
+            let y1 = (0..h).rev().find(|&y| inside(x, y)).unwrap_or(y0);
+            out.push((x as f64 + 0.5, y0 as f64));
+            out.push((x as f64 + 0.5, y1 as f64 + 1.0));
+        }
+    }
+    out
+}
+
+/// Chessboard distance from each pixel of `mask` to the nearest pixel outside it (0 outside);
+/// beyond the frame counts as inside, so nothing erodes from the frame edge.
+fn chessboard_distance(mask: &[bool], w: usize, h: usize) -> Vec<u32> {
+    let big = u32::MAX / 2;
+    let mut d: Vec<u32> = mask.iter().map(|&m| if m { big } else { 0 }).collect();
+    let get = |d: &[u32], x: isize, y: isize| -> u32 {
+        if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
+            big
+        } else {
+            d[y as usize * w + x as usize]
+        }
+    };
+    for y in 0..h as isize {
+        for x in 0..w as isize {
+            let i = y as usize * w + x as usize;
+            if d[i] > 0 {
+                let m = get(&d, x - 1, y)
+                    .min(get(&d, x - 1, y - 1))
+                    .min(get(&d, x, y - 1))
+                    .min(get(&d, x + 1, y - 1));
+                d[i] = d[i].min(m.saturating_add(1));
+            }
+        }
+    }
+    for y in (0..h as isize).rev() {
+        for x in (0..w as isize).rev() {
+            let i = y as usize * w + x as usize;
+            if d[i] > 0 {
+                let m = get(&d, x + 1, y)
+                    .min(get(&d, x + 1, y + 1))
+                    .min(get(&d, x, y + 1))
+                    .min(get(&d, x - 1, y + 1));
+                d[i] = d[i].min(m.saturating_add(1));
+            }
+        }
+    }
+    d
+}
+
+/// Morphological opening with a (2r+1)² square.
+fn open_mask(mask: &[bool], w: usize, h: usize, r: u32) -> Vec<bool> {
+    let eroded: Vec<bool> = chessboard_distance(mask, w, h)
+        .iter()
+        .map(|&d| d > r)
+        .collect();
+    let outside: Vec<bool> = eroded.iter().map(|&e| !e).collect();
+    chessboard_distance(&outside, w, h)
+        .iter()
+        .map(|&d| d <= r)
+        .collect()
+}
+
+/// The mask with every hole (unset pixels not connected to the frame edge) set: text and
+/// stamps inside the page.
+fn fill_holes(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let mut outside = vec![false; w * h];
+    let mut stack: Vec<usize> = (0..w)
+        .flat_map(|x| [x, (h - 1) * w + x])
+        .chain((0..h).flat_map(|y| [y * w, y * w + w - 1]))
+        .filter(|&i| !mask[i])
+        .collect();
+    for &i in &stack {
+        outside[i] = true;
+    }
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % w, i / w);
+        let nb = [
+            (x > 0).then(|| i - 1),
+            (x + 1 < w).then(|| i + 1),
+            (y > 0).then(|| i - w),
+            (y + 1 < h).then(|| i + w),
+        ];
+        for j in nb.into_iter().flatten() {
+            if !mask[j] && !outside[j] {
+                outside[j] = true;
+                stack.push(j);
+            }
+        }
+    }
+    outside.iter().map(|&o| !o).collect()
+}
+
+/// The largest 4-connected component of a mask.
+fn largest_component(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let mut label = vec![0u32; w * h];
+    let (mut best, mut best_n, mut next) = (0u32, 0usize, 0u32);
+    let mut stack = Vec::new();
+    for s in 0..w * h {
+        if !mask[s] || label[s] != 0 {
+            continue;
+        }
+        next += 1;
+        label[s] = next;
+        stack.push(s);
+        let mut n = 0;
+        while let Some(i) = stack.pop() {
+            n += 1;
+            let (x, y) = (i % w, i / w);
+            let nb = [
+                (x > 0).then(|| i - 1),
+                (x + 1 < w).then(|| i + 1),
+                (y > 0).then(|| i - w),
+                (y + 1 < h).then(|| i + w),
+            ];
+            for j in nb.into_iter().flatten() {
+                if mask[j] && label[j] == 0 {
+                    label[j] = next;
+                    stack.push(j);
+                }
+            }
+        }
+        if n > best_n {
+            (best, best_n) = (next, n);
+        }
+    }
+    label.iter().map(|&l| l != 0 && l == best).collect()
 }
 
 /// 3×3 erosion of a mask (outside counts as set, so the frame edge does not eat the page).

@@ -455,6 +455,70 @@ pub fn binarise(gray: &GrayImage) -> Vec<bool> {
     out
 }
 
+/// Erase ruled lines from `mask` (`w`×`h`): horizontal ink runs longer than a quarter of the
+/// width and vertical runs longer than an eighth of the height, widened by two pixels across
+/// the rule to take its blurred edges too. Far longer than any stroke of text (a Bengali
+/// headline spans one word), they are table and form lines; erasing the runs rather than
+/// dropping whole components keeps text that touches them.
+fn remove_rules(mask: &mut [bool], w: usize, h: usize) {
+    const WIDEN: usize = 2;
+    let mut rule = vec![false; mask.len()];
+    let min_h = (w / 4).max(50);
+    for (y, row) in mask.chunks(w.max(1)).enumerate() {
+        for (start, end) in long_runs(row.iter().copied(), min_h) {
+            for yy in y.saturating_sub(WIDEN)..(y + WIDEN + 1).min(h) {
+                if let Some(r) = rule.get_mut(yy * w + start..yy * w + end) {
+                    r.fill(true);
+                }
+            }
+        }
+    }
+    let min_v = (h / 8).max(50);
+    for x in 0..w {
+        let col = (0..h).map(|y| mask.get(y * w + x).copied().unwrap_or(false));
+        for (start, end) in long_runs(col, min_v) {
+            for y in start..end {
+                for xx in x.saturating_sub(WIDEN)..(x + WIDEN + 1).min(w) {
+                    if let Some(r) = rule.get_mut(y * w + xx) {
+                        *r = true;
+                    }
+                }
+            }
+        }
+    }
+    for (m, r) in mask.iter_mut().zip(&rule) {
+        if *r {
+            *m = false;
+        }
+    }
+}
+
+/// `(start, end)` of the runs of `true` at least `min` long.
+fn long_runs(bits: impl Iterator<Item = bool>, min: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut n = 0;
+    for (i, b) in bits.enumerate() {
+        n = i + 1;
+        match (b, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if i - s >= min {
+                    out.push((s, i));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        if n - s >= min {
+            out.push((s, n));
+        }
+    }
+    out
+}
+
 /// One connected ink component.
 #[derive(Debug, Clone, Copy)]
 struct Comp {
@@ -630,7 +694,10 @@ impl Layout {
     fn find(ink: &GrayImage, whole_page: bool) -> Layout {
         let (width, height) = ink.dimensions();
         let (w, h) = (width as usize, height as usize);
-        let mask = binarise(ink);
+        let mut mask = binarise(ink);
+        if whole_page {
+            remove_rules(&mut mask, w, h);
+        }
         let (labels, comps) = components(&mask, w, h);
         let mut layout = Layout {
             width,

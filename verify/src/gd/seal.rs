@@ -213,8 +213,8 @@ impl PaperModel {
                     for x in x0..x1 {
                         let p = img.get_pixel(x, y);
                         if luma(p) as usize >= cut {
-                            for k in 0..3 {
-                                sum[k] += f32::from(p.0[k]);
+                            for (acc, &v) in sum.iter_mut().zip(&p.0) {
+                                *acc += f32::from(v);
                             }
                             m += 1.0;
                         }
@@ -285,6 +285,9 @@ fn luma(p: &image::Rgb<u8>) -> u8 {
     ((u32::from(p.0[0]) * 77 + u32::from(p.0[1]) * 150 + u32::from(p.0[2]) * 29) >> 8) as u8
 }
 
+/// A labelled image (0 = background).
+type Labels = image::ImageBuffer<Luma<u32>, Vec<u32>>;
+
 /// Bounding box and pixel count of each label of a labelled image (index = label).
 #[derive(Debug, Clone, Copy)]
 struct Blob {
@@ -295,7 +298,7 @@ struct Blob {
     n: u32,
 }
 
-fn blobs(labels: &image::ImageBuffer<Luma<u32>, Vec<u32>>) -> Vec<Blob> {
+fn blobs(labels: &Labels) -> Vec<Blob> {
     let mut out: Vec<Blob> = Vec::new();
     for (x, y, l) in labels.enumerate_pixels() {
         let l = l.0[0] as usize;
@@ -349,7 +352,7 @@ pub fn find_seals_in(
         return Ok(Vec::new());
     }
     let wf = w as f32;
-    let k = ((w / 250).max(2)).min(255) as u8;
+    let k = (w / 250).clamp(2, 255) as u8;
     let joined = imageproc::morphology::dilate(mask, Norm::LInf, k);
     let labels = connected_components(&joined, Connectivity::Eight, Luma([0u8]));
     let (rmin, rmax) = (cfg.min_diameter * wf / 2.0, cfg.max_diameter * wf / 2.0);
@@ -447,7 +450,7 @@ fn outer_points(
     mask: &GrayImage,
     c: (f32, f32),
     limit: f32,
-    only: Option<(&image::ImageBuffer<Luma<u32>, Vec<u32>>, u32)>,
+    only: Option<(&Labels, u32)>,
 ) -> Vec<Option<(f32, f32, f32)>> {
     let (w, h) = mask.dimensions();
     let mut out: Vec<Option<(f32, f32, f32)>> = vec![None; BINS];
@@ -649,7 +652,7 @@ pub fn find_signatures_in(
             }
         }
     }
-    let k = ((w / 500).max(1)).min(255) as u8;
+    let k = (w / 500).clamp(1, 255) as u8;
     let joined = imageproc::morphology::dilate(&ink, Norm::LInf, k);
     let labels = connected_components(&joined, Connectivity::Eight, Luma([0u8]));
     let all = blobs(&labels);

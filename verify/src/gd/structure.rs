@@ -341,7 +341,7 @@ fn plain_words(text: &str) -> Vec<String> {
 }
 
 /// The words after a label in `line` (label matched fuzzily), up to the next label or comma.
-fn after_label<'a>(line: &'a OcrLine, labels: &[&str], min_sim: f32) -> Option<(String, Region)> {
+fn after_label(line: &OcrLine, labels: &[&str], min_sim: f32) -> Option<(String, Region)> {
     let words = &line.words;
     for i in 0..words.len() {
         // A label may carry its colon/visarga and the value in the same word: "থানাঃধানমন্ডি".
