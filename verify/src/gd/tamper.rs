@@ -22,7 +22,8 @@ pub struct TamperConfig {
     pub min_z: f32,
     /// Neighbour chunks compared with (nearest first).
     pub neighbours: usize,
-    /// Smallest relative difference in paper noise that counts (0.5 = 50 %).
+    /// Smallest relative drop in paper noise that counts (0.5 = half the neighbours' noise);
+    /// a rise must be twice as large.
     pub min_noise_ratio: f32,
     /// Smallest paper-brightness step that counts, in grey levels.
     pub min_paper_step: f32,
@@ -41,7 +42,7 @@ impl Default for TamperConfig {
         TamperConfig {
             min_z: 4.5,
             neighbours: 16,
-            min_noise_ratio: 0.6,
+            min_noise_ratio: 0.5,
             min_paper_step: 10.0,
             min_sharpness_ratio: 0.5,
             points: 45,
@@ -188,8 +189,15 @@ fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Op
     };
     let (noise_med, noise_mad) = robust(|n| n.noise);
     let noise_z = (m.noise - noise_med) / noise_mad.max(0.15 * noise_med).max(0.1);
-    let noise_ratio = (m.noise - noise_med).abs() / noise_med.max(0.3);
-    if noise_z.abs() > cfg.min_z && noise_ratio > cfg.min_noise_ratio {
+    // Pasted digits usually lack the page's noise; dense digits on a JPEG show a little more
+    // residual (ringing at stroke edges) than running text, so "noisier" needs far more.
+    let noise_ratio = (m.noise - noise_med) / noise_med.max(0.3);
+    let noise_off = if noise_ratio < 0.0 {
+        -noise_ratio > cfg.min_noise_ratio
+    } else {
+        noise_ratio > 2.0 * cfg.min_noise_ratio
+    };
+    if noise_z.abs() > cfg.min_z && noise_off {
         return Some(format!(
             "its paper noise is {:.1} where the text around it has {:.1}",
             m.noise, noise_med

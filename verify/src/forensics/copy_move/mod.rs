@@ -171,18 +171,19 @@ pub fn analyze(
         .iter()
         .filter(|c| c.accepted)
         .map(|c| {
-            if cfg.text_document && c.rotation_deg.abs() < 2.0 && (c.scale - 1.0).abs() < 0.03 {
-                let evidence = residual::residual_match(img, c.source, c.target);
-                match evidence {
-                    residual::ResidualMatch::Correlation(r)
-                        if r >= cfg.min_residual_correlation =>
-                    {
-                        finding(c)
-                    }
-                    other => repeated_text(c, other),
+            if !cfg.text_document {
+                return finding(c);
+            }
+            if c.rotation_deg.abs() >= 2.0 || (c.scale - 1.0).abs() >= 0.03 {
+                // Print at another size or angle (a heading, or perspective in a photo): the
+                // same glyphs, not an edit; a cloned line keeps its size.
+                return repeated_text(c, residual::ResidualMatch::Indeterminate);
+            }
+            match residual::residual_match(img, c.source, c.target) {
+                residual::ResidualMatch::Correlation(r) if r >= cfg.min_residual_correlation => {
+                    finding(c)
                 }
-            } else {
-                finding(c)
+                other => repeated_text(c, other),
             }
         })
         .collect())
@@ -194,6 +195,11 @@ fn repeated_text(c: &Candidate, evidence: residual::ResidualMatch) -> Finding {
     let why = match evidence {
         residual::ResidualMatch::Correlation(r) => {
             format!("the paper noise differs (correlation {r:.2})")
+        }
+        residual::ResidualMatch::Indeterminate
+            if (c.scale - 1.0).abs() >= 0.03 || c.rotation_deg.abs() >= 2.0 =>
+        {
+            "it is printed at another size or angle".to_owned()
         }
         residual::ResidualMatch::Indeterminate => "the paper is too clean to compare".to_owned(),
     };
