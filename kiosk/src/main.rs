@@ -23,7 +23,26 @@ enum Command {
     Verify(verify_cmd::VerifyArgs),
 }
 
+/// Tesseract runs on OpenMP, which reads `OMP_THREAD_LIMIT` when the library is loaded, before
+/// `main`. Unlimited, its threads fight the pipeline's own for the Pi's cores (OCR ran 5× slower
+/// here), so when the variable is unset the process re-executes itself once with it set to 1.
+fn limit_openmp() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        let err = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env("OMP_THREAD_LIMIT", "1")
+            .exec();
+        // `exec` returns only when it failed; go on with OpenMP's default.
+        eprintln!("jachai-kiosk: could not re-execute with OMP_THREAD_LIMIT=1: {err}");
+    }
+}
+
 fn main() -> ExitCode {
+    limit_openmp();
     let cli = Cli::parse();
     init_logging(cli.log_json);
     match run(cli) {

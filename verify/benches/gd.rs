@@ -90,6 +90,18 @@ struct Row {
 }
 
 fn main() {
+    // Tesseract's OpenMP reads OMP_THREAD_LIMIT at load time: re-execute once with it set, as
+    // the kiosk binary does, so OCR does not oversubscribe the cores.
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        use std::os::unix::process::CommandExt;
+        if let Ok(exe) = std::env::current_exe() {
+            let err = Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("OMP_THREAD_LIMIT", "1")
+                .exec();
+            eprintln!("could not re-execute with OMP_THREAD_LIMIT=1: {err}");
+        }
+    }
     let a = args();
     let options = Options::default();
     let config = Config::default();

@@ -12,7 +12,9 @@ pub mod duplicates;
 pub mod fields;
 pub mod geo;
 pub mod geometry;
+pub mod glyphs;
 pub mod ocr;
+pub mod orient;
 pub mod route;
 pub mod seal;
 pub mod structure;
@@ -40,6 +42,7 @@ pub struct GdConfig {
     pub ocr: ocr::OcrConfig,
     pub structure: structure::StructureConfig,
     pub tamper: tamper::TamperConfig,
+    pub glyphs: glyphs::GlyphConfig,
     pub route: route::RouteConfig,
     /// Largest fingerprint distance (of 1024 bits) that counts as the same page.
     pub max_image_distance: u32,
@@ -55,6 +58,7 @@ impl Default for GdConfig {
             ocr: ocr::OcrConfig::default(),
             structure: structure::StructureConfig::default(),
             tamper: tamper::TamperConfig::default(),
+            glyphs: glyphs::GlyphConfig::default(),
             route: route::RouteConfig::default(),
             max_image_distance: 60,
             min_text_lines: 4,
@@ -93,12 +97,28 @@ pub(crate) struct GdOutcome {
     pub facts: route::Facts,
 }
 
-/// Maps page boxes to input-image boxes.
-struct Mapper<'a>(Option<&'a Capture>);
+/// Maps boxes on the upright page to input-image boxes: undo the quarter turn, then the
+/// rectification.
+struct Mapper<'a> {
+    capture: Option<&'a Capture>,
+    turn: orient::Turn,
+    /// The upright page's size.
+    size: (u32, u32),
+}
 
 impl Mapper<'_> {
+    /// The identity (boxes already in the coordinates wanted).
+    fn identity() -> Mapper<'static> {
+        Mapper {
+            capture: None,
+            turn: orient::Turn::None,
+            size: (0, 0),
+        }
+    }
+
     fn to_input(&self, r: Region) -> Region {
-        self.0.map_or(r, |c| c.page_to_input(r))
+        let r = self.turn.unturn(r, self.size.0, self.size.1);
+        self.capture.map_or(r, |c| c.page_to_input(r))
     }
 
     fn finding(&self, f: Finding) -> Finding {
@@ -118,8 +138,17 @@ pub(crate) fn analyze(
     index: &dyn DuplicateIndex,
 ) -> GdOutcome {
     let mut out = GdOutcome::default();
-    let page = capture.map_or(img, |c| &c.page);
-    let map = Mapper(capture);
+    let (upright, turn) = orient::upright(capture.map_or(img, |c| &c.page));
+    let page = &upright;
+    let map = Mapper {
+        capture,
+        turn,
+        size: page.dimensions(),
+    };
+    if turn != orient::Turn::None {
+        out.fields
+            .insert("page_turned".into(), turn.degrees().to_string().into());
+    }
     let typed: Vec<String> = typed
         .iter()
         .map(|t| imei::normalize(t).unwrap_or_else(|_| t.trim().to_owned()))
@@ -143,20 +172,30 @@ pub(crate) fn analyze(
         .collect();
     let read = runner.run(Stage::Fields, cfg.budgets.fields, |d| {
         let read = fields::extract(&ocr, &mut |r| ocr::read_digits(page, r, &cfg.ocr));
-        let mut findings = checks::imeis(&typed, &read);
-        findings.extend(checks::dates_and_numbers(&read, now_unix));
+        // Page coordinates: the cross-checks and the glyph alignment on the rectified page.
+        let mut on_page = checks::imeis(&typed, &read);
+        on_page.extend(checks::dates_and_numbers(&read, now_unix));
+        let page_lines: Vec<Region> = ocr.lines.iter().map(|l| l.region).collect();
+        on_page.extend(glyphs::alignment(
+            page,
+            &field_boxes(&read, &Mapper::identity()),
+            &page_lines,
+            &cfg.glyphs,
+        ));
+        // Input coordinates: pixel evidence on the image as captured.
         let boxes = field_boxes(&read, &map);
         let lines: Vec<Region> = ocr.lines.iter().map(|l| map.to_input(l.region)).collect();
-        findings.extend(tamper::over_fields(&forensic, &boxes, &cfg.tamper));
-        findings.extend(tamper::consistency(img, &boxes, &lines, &cfg.tamper));
-        findings.extend(tamper::field_clones(img, &boxes, &lines, &cfg.tamper, d));
-        Ok((read, findings))
+        let mut on_input = tamper::over_fields(&forensic, &boxes, &cfg.tamper);
+        on_input.extend(tamper::consistency(img, &boxes, &lines, &cfg.tamper));
+        on_input.extend(tamper::field_clones(img, &boxes, &lines, &cfg.tamper, d));
+        Ok((read, on_page, on_input))
     });
     let read = match read {
-        Some((read, findings)) => {
+        Some((read, on_page, on_input)) => {
             runner
                 .findings
-                .extend(findings.into_iter().map(|f| map.finding(f)));
+                .extend(on_page.into_iter().map(|f| map.finding(f)));
+            runner.findings.extend(on_input);
             read
         }
         None => GdFields::default(),

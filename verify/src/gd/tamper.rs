@@ -64,6 +64,9 @@ pub struct FieldBox {
 /// Measures of one chunk of text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Measures {
+    /// Lag-1 autocorrelation of the background residual (noise texture: natural capture noise
+    /// is spatially correlated, noise added in an editor is white).
+    grain: f32,
     noise: f32,
     paper: f32,
     ink: f32,
@@ -86,6 +89,33 @@ fn measure(img: &RgbImage, r: Region) -> Option<Measures> {
         return None;
     }
     let mean = bg_res.iter().sum::<f32>() / bg_res.len() as f32;
+    let grain = {
+        let (w, h) = (r.w as usize, r.h as usize);
+        let (mut sab, mut saa, mut n) = (0f32, 0f32, 0usize);
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                if !bg[i] {
+                    continue;
+                }
+                let a = res[i] - mean;
+                saa += a * a;
+                if x + 1 < w && bg[i + 1] {
+                    sab += a * (res[i + 1] - mean);
+                    n += 1;
+                }
+                if y + 1 < h && bg[i + w] {
+                    sab += a * (res[i + w] - mean);
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 || saa <= 0.0 {
+            0.0
+        } else {
+            (sab / n as f32) / (saa / bg_res.len() as f32)
+        }
+    };
     let noise =
         (bg_res.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / bg_res.len() as f32).sqrt();
     let mut values = Vec::with_capacity((r.w * r.h) as usize);
@@ -110,6 +140,7 @@ fn measure(img: &RgbImage, r: Region) -> Option<Measures> {
     // Sharpness: the strongest edges, relative to the ink/paper contrast.
     let sharpness = pct(&grads, 97) / contrast;
     Some(Measures {
+        grain,
         noise,
         paper,
         ink,
