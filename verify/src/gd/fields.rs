@@ -872,7 +872,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         _ => 0,
     }
@@ -1233,21 +1233,41 @@ fn thana_district(lines: &[Line]) -> (Option<Field>, Option<Field>) {
 
 fn brand_model(lines: &[Line]) -> (Option<Field>, Option<Field>) {
     let (mut brand, mut model, mut mobile_brand, mut mobile_model) = (None, None, None, None);
+    let mut brand_rest = None;
     for line in lines {
         let stops = label_starts(line);
         for hit in find_labels(line, BRAND_LABELS) {
             if brand.is_none() && introduces_value(line, hit) {
-                brand = name_after(line, value_start(line, hit.end), &stops, 3);
+                let i = value_start(line, hit.end);
+                // `Brand: Samsung Galaxy A12`: the maker's name is the brand, the rest a model.
+                match leading_maker(line, i) {
+                    Some((b, rest)) => {
+                        brand = Some(b);
+                        if brand_rest.is_none() {
+                            brand_rest = model_after(line, rest, &stops);
+                        }
+                    }
+                    None => brand = name_after(line, i, &stops, 3),
+                }
             }
         }
         for hit in find_labels(line, MODEL_LABELS) {
             if model.is_none() && introduces_value(line, hit) {
-                model = name_after(line, value_start(line, hit.end), &stops, 4).or_else(|| {
-                    // Models are often all digits and letters like `A12`, `1100`: allow digits.
-                    let i = value_start(line, hit.end);
-                    let (_, end) = word_span(line, i)?;
-                    line.field(line.text(i, end), i, end)
-                });
+                let mut i = value_start(line, hit.end);
+                // `Brand/Model: Samsung Galaxy A12`, `Model: Samsung Galaxy A12`: a maker's name
+                // first is the brand (kept when no brand was read yet), the rest the model.
+                if let Some((b, rest)) = leading_maker(line, i) {
+                    let same = brand
+                        .as_ref()
+                        .is_none_or(|x| imei::tac::maker(&x.value) == imei::tac::maker(&b.value));
+                    if same && model_after(line, rest, &stops).is_some() {
+                        if brand.is_none() {
+                            brand = Some(b);
+                        }
+                        i = rest;
+                    }
+                }
+                model = model_after(line, i, &stops);
             }
         }
         for hit in find_labels(line, MOBILE_LABELS) {
@@ -1303,7 +1323,31 @@ fn brand_model(lines: &[Line]) -> (Option<Field>, Option<Field>) {
             }
         }
     }
-    (brand.or(mobile_brand), model.or(mobile_model))
+    (
+        brand.or(mobile_brand),
+        model.or(brand_rest).or(mobile_model),
+    )
+}
+
+/// A model name from `i`: up to four words to the next stop or label, or the one word there
+/// when it starts with a digit (`1100`).
+fn model_after(line: &Line, i: usize, stops: &[usize]) -> Option<Field> {
+    name_after(line, i, stops, 4).or_else(|| {
+        // Models are often all digits and letters like `A12`, `1100`: allow digits.
+        let (_, end) = word_span(line, i)?;
+        line.field(line.text(i, end), i, end)
+    })
+}
+
+/// A maker's name (`Samsung`, `স্যামসাং`) as the word at `i`: its field and where the rest of
+/// the value starts.
+fn leading_maker(line: &Line, i: usize) -> Option<(Field, usize)> {
+    let i = skip_seps(line, i);
+    let (b0, b1) = word_span(line, i)?;
+    let word = line.text(b0, b1);
+    imei::tac::maker(&word)?;
+    let field = line.field(word, b0, b1)?;
+    Some((field, skip_seps(line, b1)))
 }
 
 /// Whether a brand or model label introduces a value: a `:`, `ঃ`, `-` or `=` follows it, or a
@@ -1636,6 +1680,28 @@ mod tests {
                 Some("A12"),
             ),
             ("Model: 1100", None, Some("1100")),
+            (
+                "Brand/Model - Samsung Galaxy A12",
+                Some("Samsung"),
+                Some("Galaxy A12"),
+            ),
+            (
+                "ব্র্যান্ড/মডেলঃ Xiaomi Redmi Note 9",
+                Some("Xiaomi"),
+                Some("Redmi Note 9"),
+            ),
+            ("Brand: Nokia 105", Some("Nokia"), Some("105")),
+            (
+                "Brand: Samsung, Model: Samsung Galaxy A12",
+                Some("Samsung"),
+                Some("Galaxy A12"),
+            ),
+            ("Model: Galaxy A12", None, Some("Galaxy A12")),
+            (
+                "ব্র্যান্ড ও মডেলঃ স্যামসাং Galaxy A12",
+                Some("স্যামসাং"),
+                Some("Galaxy A12"),
+            ),
             ("মোবাইল নং 01712345678", None, None),
             ("মোবাইল ফোন হারানো", None, None),
             ("Mobile No: 01712345678", None, None),
