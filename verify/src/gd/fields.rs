@@ -535,6 +535,7 @@ fn imei_spans(run: &[Group], chars: &[char], target: usize) -> Vec<(usize, usize
 /// An IMEI label: where it ends, its canonical name, and whether it is an IMEISV.
 #[derive(Debug, Clone)]
 struct ImeiLabel {
+    start: usize,
     end: usize,
     value_from: usize,
     name: String,
@@ -566,6 +567,7 @@ fn imei_labels(line: &Line) -> Vec<ImeiLabel> {
                 }
             }
             ImeiLabel {
+                start: h.start,
                 end: h.end,
                 value_from: i,
                 name,
@@ -579,6 +581,9 @@ fn imei_labels(line: &Line) -> Vec<ImeiLabel> {
 struct Candidate {
     text: String,
     region: Option<Region>,
+    /// What to re-read when the first reading is no IMEI: the label's whole value (digits
+    /// at its ends may have been read as something else), else the candidate itself.
+    value_region: Option<Region>,
     conf: f32,
     label: Option<ImeiLabel>,
 }
@@ -632,6 +637,7 @@ fn extract_imeis(
                 }
                 None => None,
             };
+            let own_value = own.and_then(|(_, l)| value_region(line, &labels, l));
             let target = if label.as_ref().is_some_and(|l| l.sv) {
                 16
             } else {
@@ -646,6 +652,7 @@ fn extract_imeis(
                     candidates.push(Candidate {
                         text: line.text(a.start, b.end),
                         region: line.region(a.start, b.end),
+                        value_region: own_value,
                         conf: line.conf(a.start, b.end),
                         label: label.clone(),
                     });
@@ -655,6 +662,7 @@ fn extract_imeis(
                 candidates.push(Candidate {
                     text: line.text(s, e),
                     region: line.region(s, e),
+                    value_region: own_value,
                     conf: line.conf(s, e),
                     label: label.clone(),
                 });
@@ -662,6 +670,44 @@ fn extract_imeis(
         }
         for c in candidates {
             judge(c, reread, out);
+        }
+        // A label whose value gave no IMEI (its digits read as letters or split oddly): read
+        // the value again with digit-only settings.
+        for l in &labels {
+            let Some(region) = value_region(line, &labels, l) else {
+                continue;
+            };
+            let found = out.imeis.iter().any(|i| i.region.overlap(&region) > 0);
+            let digitish = line
+                .chars
+                .get(l.value_from..)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&c| imei::digit_value(c).is_some())
+                .count();
+            if found || digitish < 4 {
+                continue;
+            }
+            let Some((imei, note, conf)) =
+                reread(region).and_then(|(t, conf)| reread_imei(&t, l.sv, conf))
+            else {
+                continue;
+            };
+            out.invalid_imeis.retain(|i| i.region.overlap(&region) == 0);
+            if let Some(u) = labels.iter().position(|x| x.start == l.start) {
+                if let Some(u) = used_label.get_mut(u) {
+                    *u = true;
+                }
+            }
+            if !out.imeis.iter().any(|i| i.imei == imei) {
+                out.imeis.push(ReadImei {
+                    imei,
+                    region,
+                    confidence: conf,
+                    note,
+                    label: Some(l.name.clone()),
+                });
+            }
         }
         // Labels with nothing after them label the next line's numbers (table layouts).
         pending = labels
@@ -671,6 +717,25 @@ fn extract_imeis(
             .map(|(l, _)| l.clone())
             .collect();
     }
+}
+
+/// The box of a label's value: from the value's start to the next IMEI label or the end of the
+/// line; `None` when nothing follows the label.
+fn value_region(line: &Line, labels: &[ImeiLabel], label: &ImeiLabel) -> Option<Region> {
+    let end = labels
+        .iter()
+        .map(|l| l.start)
+        .filter(|&s| s > label.end)
+        .min()
+        .unwrap_or(line.chars.len());
+    let mut e = end;
+    while e > label.value_from && line.chars.get(e - 1).is_some_and(|c| c.is_whitespace()) {
+        e -= 1;
+    }
+    if e <= label.value_from {
+        return None;
+    }
+    line.region(label.value_from, e)
 }
 
 /// A candidate's digits as an IMEI, or why not.
@@ -705,7 +770,9 @@ fn judge(
     let (imei, note, conf) = match first {
         Ok((imei, note)) => (imei, note, c.conf),
         Err(_) if c.label.is_none() => return,
-        Err(reason) => match reread(region).and_then(|(t, conf)| reread_imei(&t, sv, conf)) {
+        Err(reason) => match reread(c.value_region.unwrap_or(region))
+            .and_then(|(t, conf)| reread_imei(&t, sv, conf))
+        {
             Some(found) => found,
             None => {
                 let value: String = c
@@ -1526,6 +1593,52 @@ mod tests {
         assert!(f.invalid_imeis.is_empty());
         // The re-read box is the digits' word, not the label.
         assert_eq!(asked[0], Region::new(82, 10, 180, 30));
+    }
+
+    #[test]
+    fn reread_of_a_label_value_read_as_letters() {
+        // The digits were read as letters and split: no candidate, but the label's value is
+        // read again, up to the next label.
+        let p = page("IMEI 1: ৮5 ak 15১ 36) S7/771R IMEI 2: 352099001761499");
+        let mut asked = Vec::new();
+        let mut reread = |r: Region| {
+            asked.push(r);
+            Some(("35 209900 176148 1".to_owned(), 0.7))
+        };
+        let f = extract(&p, &mut reread);
+        let got: Vec<(&str, Option<&str>)> = f
+            .imeis
+            .iter()
+            .map(|i| (i.imei.as_str(), i.label.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("352099001761499", Some("IMEI 2")),
+                ("352099001761481", Some("IMEI 1"))
+            ]
+        );
+        assert_eq!(asked.len(), 1);
+        // Up to the second label, which is not re-read.
+        let end = asked[0].x + asked[0].w;
+        assert!(end < 500, "{:?}", asked[0]);
+        assert!(f.invalid_imeis.is_empty());
+    }
+
+    #[test]
+    fn reread_covers_digits_read_as_symbols() {
+        // The last digit was read as `&`: the whole value is re-read, not just 14 digits.
+        let p = page("IMEI-1: ৩৫ ২০৯৯০০ ১৭৬১৪৮ &");
+        let mut asked = Vec::new();
+        let mut reread = |r: Region| {
+            asked.push(r);
+            Some(("৩৫ ২০৯৯০০ ১৭৬১৪৮ ১".to_owned(), 0.7))
+        };
+        let f = extract(&p, &mut reread);
+        assert_eq!(f.imeis.len(), 1);
+        assert_eq!(f.imeis[0].imei, "352099001761481");
+        let last_word_end = 10 + [7, 2, 6, 6, 1].iter().map(|n| 12 * n + 12).sum::<u32>() - 12;
+        assert_eq!(asked[0].x + asked[0].w, last_word_end);
     }
 
     #[test]

@@ -169,30 +169,62 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
     })?;
     let segs: Vec<&Segment> = row.iter().filter_map(|&i| layout.segments.get(i)).collect();
     let merged = Segment::merge(&segs)?;
-    let crop = layout.crop(&ink, &merged, cfg.target_height.clamp(8, 200) as f32);
+    let target = cfg.target_height.clamp(8, 200) as f32;
     let dir = cfg.tessdata_dir();
-    let mut best: Option<(String, f32)> = None;
-    for lang in &cfg.digit_languages {
-        if check_languages(&dir, lang).is_err() {
-            continue;
+    // (holds a valid IMEI, confidence, text): a read with a Luhn-valid IMEI beats a more
+    // confident one without (the English model reads Bengali digits confidently and wrongly).
+    let mut best: Option<(bool, f32, String)> = None;
+    // The text height, then larger: small, blurred digits of phone photos read better larger.
+    for scale in [1.0f32, 1.5] {
+        let crop = layout.crop(&ink, &merged, target * scale);
+        for lang in &cfg.digit_languages {
+            if check_languages(&dir, lang).is_err() {
+                continue;
+            }
+            let Ok(words) = with_engine(&dir, lang, Purpose::Digits, |api| {
+                recognise_line(api, &crop)
+            }) else {
+                continue;
+            };
+            let Ok(words) = words else { continue };
+            if words.is_empty() {
+                continue;
+            }
+            let line = OcrLine::from_words(words);
+            let text = line.text.trim().to_owned();
+            if !text.chars().any(|c| c.is_numeric()) {
+                continue;
+            }
+            let valid = holds_valid_imei(&text);
+
+            let better = best
+                .as_ref()
+                .is_none_or(|(v, c, _)| (valid, line.conf) > (*v, *c));
+            if better {
+                best = Some((valid, line.conf, text));
+            }
         }
-        let Ok(words) = with_engine(&dir, lang, Purpose::Digits, |api| {
-            recognise_line(api, &crop)
-        }) else {
-            continue;
-        };
-        let Ok(words) = words else { continue };
-        if words.is_empty() {
-            continue;
-        }
-        let line = OcrLine::from_words(words);
-        let text = line.text.trim().to_owned();
-        if text.chars().any(|c| c.is_numeric()) && best.as_ref().is_none_or(|(_, c)| line.conf > *c)
-        {
-            best = Some((text, line.conf));
+        if best.as_ref().is_some_and(|b| b.0) {
+            break;
         }
     }
-    best
+    best.map(|(_, conf, text)| (text, conf))
+}
+
+/// Whether `text` holds 15 digits (ASCII or Bengali, spaces and dashes between groups allowed)
+/// forming a valid IMEI, or 16 forming an IMEISV.
+fn holds_valid_imei(text: &str) -> bool {
+    text.split(|c: char| !(crate::imei::digit_value(c).is_some() || matches!(c, ' ' | '-')))
+        .any(|chunk| {
+            let digits: String = chunk
+                .chars()
+                .filter_map(crate::imei::digit_value)
+                .map(|d| char::from(b'0' + d))
+                .collect();
+            (digits.len() >= 15)
+                && (0..=digits.len() - 15)
+                    .any(|i| digits.get(i..i + 15).is_some_and(crate::imei::is_valid))
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -977,6 +1009,20 @@ mod tests {
             let img = RgbImage::from_pixel(1, 1, image::Rgb(rgb));
             let v = ink_image(&img).get_pixel(0, 0).0[0];
             assert_eq!(v < 128, dark, "{rgb:?} → {v}");
+        }
+    }
+
+    #[test]
+    fn valid_imei_in_a_read() {
+        for (text, want) in [
+            ("352099001761481", true),
+            ("৩৫ ২০৯৯০০ ১৭৬১৪৮ ১", true),
+            ("1 35-209900-176148-1", true),
+            ("352099001761482", false),
+            ("35209900176148", false),
+            ("", false),
+        ] {
+            assert_eq!(holds_valid_imei(text), want, "{text}");
         }
     }
 
