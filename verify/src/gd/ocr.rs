@@ -152,13 +152,16 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
     if x1 <= x0 || y1 <= y0 {
         return None;
     }
-    // A margin so strokes cut by a tight box are whole; the layout keeps only the main line.
+    // A margin so strokes cut by a tight box are whole (word boxes can be narrower than the
+    // glyphs at their ends); the layout keeps only the main line.
     let pad = ((y1 - y0) / 3).max(4);
-    let (cx0, cy0) = (x0.saturating_sub(pad), y0.saturating_sub(pad));
-    let (cx1, cy1) = ((x1 + pad).min(pw), (y1 + pad).min(ph));
+    let hpad = (y1 - y0).max(8);
+    let (cx0, cy0) = (x0.saturating_sub(hpad), y0.saturating_sub(pad));
+    let (cx1, cy1) = ((x1 + hpad).min(pw), (y1 + pad).min(ph));
     let sub = image::imageops::crop_imm(page, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
     let ink = ink_image(&sub);
-    let layout = Layout::find(&ink, false);
+    // More sensitive than for the page: faint, thin digits (light print, blur) stay whole.
+    let layout = Layout::find_k(&ink, false, 0.1);
     // The field is the row with the most ink inside the requested box.
     let inner = Region::new(x0 - cx0, y0 - cy0, x1 - x0, y1 - y0);
     let row = layout.rows.iter().max_by_key(|row| {
@@ -167,7 +170,12 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
             .map(|s| s.bbox.overlap(&inner))
             .sum::<u64>()
     })?;
-    let segs: Vec<&Segment> = row.iter().filter_map(|&i| layout.segments.get(i)).collect();
+    // Segments of that row that reach into the box (not a neighbouring field in the margin).
+    let segs: Vec<&Segment> = row
+        .iter()
+        .filter_map(|&i| layout.segments.get(i))
+        .filter(|s| s.bbox.x < inner.x + inner.w && inner.x < s.bbox.x + s.bbox.w)
+        .collect();
     let merged = Segment::merge(&segs)?;
     let target = cfg.target_height.clamp(8, 200) as f32;
     let dir = cfg.tessdata_dir();
@@ -441,6 +449,11 @@ pub fn ink_image(page: &RgbImage) -> GrayImage {
 
 /// Sauvola binarisation of `gray` (true = ink), window about 1/30 of the short side.
 pub fn binarise(gray: &GrayImage) -> Vec<bool> {
+    binarise_k(gray, 0.2)
+}
+
+/// Sauvola binarisation with sensitivity `k` (smaller keeps fainter ink).
+fn binarise_k(gray: &GrayImage, k: f64) -> Vec<bool> {
     let (w, h) = (gray.width() as usize, gray.height() as usize);
     if w == 0 || h == 0 {
         return Vec::new();
@@ -461,7 +474,7 @@ pub fn binarise(gray: &GrayImage) -> Vec<bool> {
         }
     }
     let half = (w.min(h) / 60).clamp(7, 60);
-    let (k, r) = (0.2f64, 128.0f64);
+    let r = 128.0f64;
     let mut out = vec![false; w * h];
     out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         let y0 = y.saturating_sub(half);
@@ -724,9 +737,14 @@ impl Layout {
     /// `whole_page`: components taller than a sixth or wider than half of the image are not
     /// text (true for pages, false for crops of a single field).
     fn find(ink: &GrayImage, whole_page: bool) -> Layout {
+        Layout::find_k(ink, whole_page, 0.2)
+    }
+
+    /// [`Layout::find`] with Sauvola sensitivity `k`.
+    fn find_k(ink: &GrayImage, whole_page: bool, k: f64) -> Layout {
         let (width, height) = ink.dimensions();
         let (w, h) = (width as usize, height as usize);
-        let mut mask = binarise(ink);
+        let mut mask = binarise_k(ink, k);
         if whole_page {
             remove_rules(&mut mask, w, h);
         }
