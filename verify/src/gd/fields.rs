@@ -1243,30 +1243,9 @@ fn thana_district(lines: &[Line]) -> (Option<Field>, Option<Field>) {
             if before.is_some() && !colon {
                 if thana_suffix.is_none() {
                     thana_suffix = before;
-                    // `…, <X> থানা, <Y>`: the next piece is the district; else a short
-                    // next line (an address block).
-                    let mut j = hit.end;
-                    while line.chars.get(j).is_some_and(|c| !is_name_stop(*c)) {
-                        j += 1;
-                    }
-                    let next = if j < line.chars.len() {
-                        name_after(line, j + 1, &stops, 3)
-                    } else {
-                        lines.get(n + 1).and_then(|l| {
-                            let short = l.words.len() <= 3
-                                && !l.chars.iter().any(|c| {
-                                    imei::digit_value(*c).is_some() || *c == ':' || *c == 'ঃ'
-                                });
-                            if short {
-                                name_after(l, 0, &label_starts(l), 3)
-                            } else {
-                                None
-                            }
-                        })
-                    };
-                    if district_addr.is_none() {
-                        district_addr = next;
-                    }
+                }
+                if district_addr.is_none() {
+                    district_addr = district_after_suffix(lines, n, hit.end, &stops);
                 }
             } else if thana_label.is_none() {
                 thana_label = name_after(line, after, &stops, 4);
@@ -1296,6 +1275,49 @@ fn thana_district(lines: &[Line]) -> (Option<Field>, Option<Field>) {
         thana_label.or(thana_suffix),
         district_label.or(district_addr),
     )
+}
+
+/// The district after `<X> থানা` ending at `end` of line `n`: `…, <X> থানা, <Y>` gives `Y`; a
+/// thana label at the end of its line (`Porsha Police Station,`) gives a short next line (an
+/// address block). A piece after `/` or in brackets is the thana again in another script
+/// (`পোরশা থানা / Porsha Police Station`), not a district.
+fn district_after_suffix(lines: &[Line], n: usize, end: usize, stops: &[usize]) -> Option<Field> {
+    let line = lines.get(n)?;
+    let mut j = end;
+    while line.chars.get(j).is_some_and(|c| !is_name_stop(*c)) {
+        j += 1;
+    }
+    let rest_empty = line
+        .chars
+        .get(j + 1..)
+        .unwrap_or_default()
+        .iter()
+        .all(|&c| is_label_sep(c) || is_name_stop(c));
+    match line.chars.get(j) {
+        Some(',' | ';') if !rest_empty => name_after(line, j + 1, stops, 3),
+        // (A line with `/` before the label is a bilingual heading, not an address.)
+        Some(',' | ';' | '।') if rest_empty => next_line_name(lines, n),
+        None if !line.chars.get(..end).unwrap_or_default().contains(&'/') => {
+            next_line_name(lines, n)
+        }
+        _ => None,
+    }
+}
+
+/// A short line after line `n` (an address block's next line) as a name.
+fn next_line_name(lines: &[Line], n: usize) -> Option<Field> {
+    lines.get(n + 1).and_then(|l| {
+        let short = l.words.len() <= 3
+            && !l
+                .chars
+                .iter()
+                .any(|c| imei::digit_value(*c).is_some() || *c == ':' || *c == 'ঃ');
+        if short {
+            name_after(l, 0, &label_starts(l), 3)
+        } else {
+            None
+        }
+    })
 }
 
 fn brand_model(lines: &[Line]) -> (Option<Field>, Option<Field>) {
@@ -1751,6 +1773,11 @@ mod tests {
                 Some("Chattogram"),
             ),
             ("P.S.: Savar, Dist. Dhaka", Some("Savar"), Some("Dhaka")),
+            (
+                "পোরশা থানা / Porsha Police Station\nTo,\nPorsha Police Station,\nNaogaon.",
+                Some("পোরশা"),
+                Some("Naogaon"),
+            ),
             ("Police Station : Gulshan", Some("Gulshan"), None),
             ("জেলাঃ সিলেট", None, Some("সিলেট")),
             ("জিডি নং ১২৩৪", None, None),
