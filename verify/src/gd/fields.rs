@@ -535,6 +535,7 @@ fn imei_spans(run: &[Group], chars: &[char], target: usize) -> Vec<(usize, usize
 /// An IMEI label: where it ends, its canonical name, and whether it is an IMEISV.
 #[derive(Debug, Clone)]
 struct ImeiLabel {
+    start: usize,
     end: usize,
     value_from: usize,
     name: String,
@@ -566,6 +567,7 @@ fn imei_labels(line: &Line) -> Vec<ImeiLabel> {
                 }
             }
             ImeiLabel {
+                start: h.start,
                 end: h.end,
                 value_from: i,
                 name,
@@ -579,6 +581,9 @@ fn imei_labels(line: &Line) -> Vec<ImeiLabel> {
 struct Candidate {
     text: String,
     region: Option<Region>,
+    /// What to re-read when the first reading is no IMEI: the label's whole value (digits
+    /// at its ends may have been read as something else), else the candidate itself.
+    value_region: Option<Region>,
     conf: f32,
     label: Option<ImeiLabel>,
 }
@@ -632,6 +637,7 @@ fn extract_imeis(
                 }
                 None => None,
             };
+            let own_value = own.and_then(|(_, l)| value_region(line, &labels, l));
             let target = if label.as_ref().is_some_and(|l| l.sv) {
                 16
             } else {
@@ -646,6 +652,7 @@ fn extract_imeis(
                     candidates.push(Candidate {
                         text: line.text(a.start, b.end),
                         region: line.region(a.start, b.end),
+                        value_region: own_value,
                         conf: line.conf(a.start, b.end),
                         label: label.clone(),
                     });
@@ -655,6 +662,7 @@ fn extract_imeis(
                 candidates.push(Candidate {
                     text: line.text(s, e),
                     region: line.region(s, e),
+                    value_region: own_value,
                     conf: line.conf(s, e),
                     label: label.clone(),
                 });
@@ -662,6 +670,44 @@ fn extract_imeis(
         }
         for c in candidates {
             judge(c, reread, out);
+        }
+        // A label whose value gave no IMEI (its digits read as letters or split oddly): read
+        // the value again with digit-only settings.
+        for l in &labels {
+            let Some(region) = value_region(line, &labels, l) else {
+                continue;
+            };
+            let found = out.imeis.iter().any(|i| i.region.overlap(&region) > 0);
+            let digitish = line
+                .chars
+                .get(l.value_from..)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&c| imei::digit_value(c).is_some())
+                .count();
+            if found || digitish < 4 {
+                continue;
+            }
+            let Some((imei, note, conf)) =
+                reread(region).and_then(|(t, conf)| reread_imei(&t, l.sv, conf))
+            else {
+                continue;
+            };
+            out.invalid_imeis.retain(|i| i.region.overlap(&region) == 0);
+            if let Some(u) = labels.iter().position(|x| x.start == l.start) {
+                if let Some(u) = used_label.get_mut(u) {
+                    *u = true;
+                }
+            }
+            if !out.imeis.iter().any(|i| i.imei == imei) {
+                out.imeis.push(ReadImei {
+                    imei,
+                    region,
+                    confidence: conf,
+                    note,
+                    label: Some(l.name.clone()),
+                });
+            }
         }
         // Labels with nothing after them label the next line's numbers (table layouts).
         pending = labels
@@ -671,6 +717,25 @@ fn extract_imeis(
             .map(|(l, _)| l.clone())
             .collect();
     }
+}
+
+/// The box of a label's value: from the value's start to the next IMEI label or the end of the
+/// line; `None` when nothing follows the label.
+fn value_region(line: &Line, labels: &[ImeiLabel], label: &ImeiLabel) -> Option<Region> {
+    let end = labels
+        .iter()
+        .map(|l| l.start)
+        .filter(|&s| s > label.end)
+        .min()
+        .unwrap_or(line.chars.len());
+    let mut e = end;
+    while e > label.value_from && line.chars.get(e - 1).is_some_and(|c| c.is_whitespace()) {
+        e -= 1;
+    }
+    if e <= label.value_from {
+        return None;
+    }
+    line.region(label.value_from, e)
 }
 
 /// A candidate's digits as an IMEI, or why not.
@@ -705,7 +770,9 @@ fn judge(
     let (imei, note, conf) = match first {
         Ok((imei, note)) => (imei, note, c.conf),
         Err(_) if c.label.is_none() => return,
-        Err(reason) => match reread(region).and_then(|(t, conf)| reread_imei(&t, sv, conf)) {
+        Err(reason) => match reread(c.value_region.unwrap_or(region))
+            .and_then(|(t, conf)| reread_imei(&t, sv, conf))
+        {
             Some(found) => found,
             None => {
                 let value: String = c
@@ -872,7 +939,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         _ => 0,
     }
@@ -1176,30 +1243,9 @@ fn thana_district(lines: &[Line]) -> (Option<Field>, Option<Field>) {
             if before.is_some() && !colon {
                 if thana_suffix.is_none() {
                     thana_suffix = before;
-                    // `…, <X> থানা, <Y>`: the next piece is the district; else a short
-                    // next line (an address block).
-                    let mut j = hit.end;
-                    while line.chars.get(j).is_some_and(|c| !is_name_stop(*c)) {
-                        j += 1;
-                    }
-                    let next = if j < line.chars.len() {
-                        name_after(line, j + 1, &stops, 3)
-                    } else {
-                        lines.get(n + 1).and_then(|l| {
-                            let short = l.words.len() <= 3
-                                && !l.chars.iter().any(|c| {
-                                    imei::digit_value(*c).is_some() || *c == ':' || *c == 'ঃ'
-                                });
-                            if short {
-                                name_after(l, 0, &label_starts(l), 3)
-                            } else {
-                                None
-                            }
-                        })
-                    };
-                    if district_addr.is_none() {
-                        district_addr = next;
-                    }
+                }
+                if district_addr.is_none() {
+                    district_addr = district_after_suffix(lines, n, hit.end, &stops);
                 }
             } else if thana_label.is_none() {
                 thana_label = name_after(line, after, &stops, 4);
@@ -1231,23 +1277,86 @@ fn thana_district(lines: &[Line]) -> (Option<Field>, Option<Field>) {
     )
 }
 
+/// The district after `<X> থানা` ending at `end` of line `n`: `…, <X> থানা, <Y>` gives `Y`; a
+/// thana label at the end of its line (`Porsha Police Station,`) gives a short next line (an
+/// address block). A piece after `/` or in brackets is the thana again in another script
+/// (`পোরশা থানা / Porsha Police Station`), not a district.
+fn district_after_suffix(lines: &[Line], n: usize, end: usize, stops: &[usize]) -> Option<Field> {
+    let line = lines.get(n)?;
+    let mut j = end;
+    while line.chars.get(j).is_some_and(|c| !is_name_stop(*c)) {
+        j += 1;
+    }
+    let rest_empty = line
+        .chars
+        .get(j + 1..)
+        .unwrap_or_default()
+        .iter()
+        .all(|&c| is_label_sep(c) || is_name_stop(c));
+    match line.chars.get(j) {
+        Some(',' | ';') if !rest_empty => name_after(line, j + 1, stops, 3),
+        // (A line with `/` before the label is a bilingual heading, not an address.)
+        Some(',' | ';' | '।') if rest_empty => next_line_name(lines, n),
+        None if !line.chars.get(..end).unwrap_or_default().contains(&'/') => {
+            next_line_name(lines, n)
+        }
+        _ => None,
+    }
+}
+
+/// A short line after line `n` (an address block's next line) as a name.
+fn next_line_name(lines: &[Line], n: usize) -> Option<Field> {
+    lines.get(n + 1).and_then(|l| {
+        let short = l.words.len() <= 3
+            && !l
+                .chars
+                .iter()
+                .any(|c| imei::digit_value(*c).is_some() || *c == ':' || *c == 'ঃ');
+        if short {
+            name_after(l, 0, &label_starts(l), 3)
+        } else {
+            None
+        }
+    })
+}
+
 fn brand_model(lines: &[Line]) -> (Option<Field>, Option<Field>) {
     let (mut brand, mut model, mut mobile_brand, mut mobile_model) = (None, None, None, None);
+    let mut brand_rest = None;
     for line in lines {
         let stops = label_starts(line);
         for hit in find_labels(line, BRAND_LABELS) {
             if brand.is_none() && introduces_value(line, hit) {
-                brand = name_after(line, value_start(line, hit.end), &stops, 3);
+                let i = value_start(line, hit.end);
+                // `Brand: Samsung Galaxy A12`: the maker's name is the brand, the rest a model.
+                match leading_maker(line, i) {
+                    Some((b, rest)) => {
+                        brand = Some(b);
+                        if brand_rest.is_none() {
+                            brand_rest = model_after(line, rest, &stops);
+                        }
+                    }
+                    None => brand = name_after(line, i, &stops, 3),
+                }
             }
         }
         for hit in find_labels(line, MODEL_LABELS) {
             if model.is_none() && introduces_value(line, hit) {
-                model = name_after(line, value_start(line, hit.end), &stops, 4).or_else(|| {
-                    // Models are often all digits and letters like `A12`, `1100`: allow digits.
-                    let i = value_start(line, hit.end);
-                    let (_, end) = word_span(line, i)?;
-                    line.field(line.text(i, end), i, end)
-                });
+                let mut i = value_start(line, hit.end);
+                // `Brand/Model: Samsung Galaxy A12`, `Model: Samsung Galaxy A12`: a maker's name
+                // first is the brand (kept when no brand was read yet), the rest the model.
+                if let Some((b, rest)) = leading_maker(line, i) {
+                    let same = brand
+                        .as_ref()
+                        .is_none_or(|x| imei::tac::maker(&x.value) == imei::tac::maker(&b.value));
+                    if same && model_after(line, rest, &stops).is_some() {
+                        if brand.is_none() {
+                            brand = Some(b);
+                        }
+                        i = rest;
+                    }
+                }
+                model = model_after(line, i, &stops);
             }
         }
         for hit in find_labels(line, MOBILE_LABELS) {
@@ -1303,7 +1412,31 @@ fn brand_model(lines: &[Line]) -> (Option<Field>, Option<Field>) {
             }
         }
     }
-    (brand.or(mobile_brand), model.or(mobile_model))
+    (
+        brand.or(mobile_brand),
+        model.or(brand_rest).or(mobile_model),
+    )
+}
+
+/// A model name from `i`: up to four words to the next stop or label, or the one word there
+/// when it starts with a digit (`1100`).
+fn model_after(line: &Line, i: usize, stops: &[usize]) -> Option<Field> {
+    name_after(line, i, stops, 4).or_else(|| {
+        // Models are often all digits and letters like `A12`, `1100`: allow digits.
+        let (_, end) = word_span(line, i)?;
+        line.field(line.text(i, end), i, end)
+    })
+}
+
+/// A maker's name (`Samsung`, `স্যামসাং`) as the word at `i`: its field and where the rest of
+/// the value starts.
+fn leading_maker(line: &Line, i: usize) -> Option<(Field, usize)> {
+    let i = skip_seps(line, i);
+    let (b0, b1) = word_span(line, i)?;
+    let word = line.text(b0, b1);
+    imei::tac::maker(&word)?;
+    let field = line.field(word, b0, b1)?;
+    Some((field, skip_seps(line, b1)))
 }
 
 /// Whether a brand or model label introduces a value: a `:`, `ঃ`, `-` or `=` follows it, or a
@@ -1485,6 +1618,52 @@ mod tests {
     }
 
     #[test]
+    fn reread_of_a_label_value_read_as_letters() {
+        // The digits were read as letters and split: no candidate, but the label's value is
+        // read again, up to the next label.
+        let p = page("IMEI 1: ৮5 ak 15১ 36) S7/771R IMEI 2: 352099001761499");
+        let mut asked = Vec::new();
+        let mut reread = |r: Region| {
+            asked.push(r);
+            Some(("35 209900 176148 1".to_owned(), 0.7))
+        };
+        let f = extract(&p, &mut reread);
+        let got: Vec<(&str, Option<&str>)> = f
+            .imeis
+            .iter()
+            .map(|i| (i.imei.as_str(), i.label.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("352099001761499", Some("IMEI 2")),
+                ("352099001761481", Some("IMEI 1"))
+            ]
+        );
+        assert_eq!(asked.len(), 1);
+        // Up to the second label, which is not re-read.
+        let end = asked[0].x + asked[0].w;
+        assert!(end < 500, "{:?}", asked[0]);
+        assert!(f.invalid_imeis.is_empty());
+    }
+
+    #[test]
+    fn reread_covers_digits_read_as_symbols() {
+        // The last digit was read as `&`: the whole value is re-read, not just 14 digits.
+        let p = page("IMEI-1: ৩৫ ২০৯৯০০ ১৭৬১৪৮ &");
+        let mut asked = Vec::new();
+        let mut reread = |r: Region| {
+            asked.push(r);
+            Some(("৩৫ ২০৯৯০০ ১৭৬১৪৮ ১".to_owned(), 0.7))
+        };
+        let f = extract(&p, &mut reread);
+        assert_eq!(f.imeis.len(), 1);
+        assert_eq!(f.imeis[0].imei, "352099001761481");
+        let last_word_end = 10 + [7, 2, 6, 6, 1].iter().map(|n| 12 * n + 12).sum::<u32>() - 12;
+        assert_eq!(asked[0].x + asked[0].w, last_word_end);
+    }
+
+    #[test]
     fn reread_that_fails_keeps_the_invalid_read() {
         let p = page("IMEI: 352099001761482");
         let mut reread = |_: Region| Some(("352099001761483".to_owned(), 0.8));
@@ -1594,6 +1773,11 @@ mod tests {
                 Some("Chattogram"),
             ),
             ("P.S.: Savar, Dist. Dhaka", Some("Savar"), Some("Dhaka")),
+            (
+                "পোরশা থানা / Porsha Police Station\nTo,\nPorsha Police Station,\nNaogaon.",
+                Some("পোরশা"),
+                Some("Naogaon"),
+            ),
             ("Police Station : Gulshan", Some("Gulshan"), None),
             ("জেলাঃ সিলেট", None, Some("সিলেট")),
             ("জিডি নং ১২৩৪", None, None),
@@ -1636,6 +1820,28 @@ mod tests {
                 Some("A12"),
             ),
             ("Model: 1100", None, Some("1100")),
+            (
+                "Brand/Model - Samsung Galaxy A12",
+                Some("Samsung"),
+                Some("Galaxy A12"),
+            ),
+            (
+                "ব্র্যান্ড/মডেলঃ Xiaomi Redmi Note 9",
+                Some("Xiaomi"),
+                Some("Redmi Note 9"),
+            ),
+            ("Brand: Nokia 105", Some("Nokia"), Some("105")),
+            (
+                "Brand: Samsung, Model: Samsung Galaxy A12",
+                Some("Samsung"),
+                Some("Galaxy A12"),
+            ),
+            ("Model: Galaxy A12", None, Some("Galaxy A12")),
+            (
+                "ব্র্যান্ড ও মডেলঃ স্যামসাং Galaxy A12",
+                Some("স্যামসাং"),
+                Some("Galaxy A12"),
+            ),
             ("মোবাইল নং 01712345678", None, None),
             ("মোবাইল ফোন হারানো", None, None),
             ("Mobile No: 01712345678", None, None),

@@ -152,13 +152,16 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
     if x1 <= x0 || y1 <= y0 {
         return None;
     }
-    // A margin so strokes cut by a tight box are whole; the layout keeps only the main line.
+    // A margin so strokes cut by a tight box are whole (word boxes can be narrower than the
+    // glyphs at their ends); the layout keeps only the main line.
     let pad = ((y1 - y0) / 3).max(4);
-    let (cx0, cy0) = (x0.saturating_sub(pad), y0.saturating_sub(pad));
-    let (cx1, cy1) = ((x1 + pad).min(pw), (y1 + pad).min(ph));
+    let hpad = (y1 - y0).max(8);
+    let (cx0, cy0) = (x0.saturating_sub(hpad), y0.saturating_sub(pad));
+    let (cx1, cy1) = ((x1 + hpad).min(pw), (y1 + pad).min(ph));
     let sub = image::imageops::crop_imm(page, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
     let ink = ink_image(&sub);
-    let layout = Layout::find(&ink, false);
+    // More sensitive than for the page: faint, thin digits (light print, blur) stay whole.
+    let layout = Layout::find_k(&ink, false, 0.1);
     // The field is the row with the most ink inside the requested box.
     let inner = Region::new(x0 - cx0, y0 - cy0, x1 - x0, y1 - y0);
     let row = layout.rows.iter().max_by_key(|row| {
@@ -167,32 +170,69 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
             .map(|s| s.bbox.overlap(&inner))
             .sum::<u64>()
     })?;
-    let segs: Vec<&Segment> = row.iter().filter_map(|&i| layout.segments.get(i)).collect();
+    // Segments of that row that reach into the box (not a neighbouring field in the margin).
+    let segs: Vec<&Segment> = row
+        .iter()
+        .filter_map(|&i| layout.segments.get(i))
+        .filter(|s| s.bbox.x < inner.x + inner.w && inner.x < s.bbox.x + s.bbox.w)
+        .collect();
     let merged = Segment::merge(&segs)?;
-    let crop = layout.crop(&ink, &merged, cfg.target_height.clamp(8, 200) as f32);
+    let target = cfg.target_height.clamp(8, 200) as f32;
     let dir = cfg.tessdata_dir();
-    let mut best: Option<(String, f32)> = None;
-    for lang in &cfg.digit_languages {
-        if check_languages(&dir, lang).is_err() {
-            continue;
+    // (holds a valid IMEI, confidence, text): a read with a Luhn-valid IMEI beats a more
+    // confident one without (the English model reads Bengali digits confidently and wrongly).
+    let mut best: Option<(bool, f32, String)> = None;
+    // The text height, then larger: small, blurred digits of phone photos read better larger.
+    for scale in [1.0f32, 1.5] {
+        let crop = layout.crop(&ink, &merged, target * scale);
+        for lang in &cfg.digit_languages {
+            if check_languages(&dir, lang).is_err() {
+                continue;
+            }
+            let Ok(words) = with_engine(&dir, lang, Purpose::Digits, |api| {
+                recognise_line(api, &crop)
+            }) else {
+                continue;
+            };
+            let Ok(words) = words else { continue };
+            if words.is_empty() {
+                continue;
+            }
+            let line = OcrLine::from_words(words);
+            let text = line.text.trim().to_owned();
+            if !text.chars().any(|c| c.is_numeric()) {
+                continue;
+            }
+            let valid = holds_valid_imei(&text);
+
+            let better = best
+                .as_ref()
+                .is_none_or(|(v, c, _)| (valid, line.conf) > (*v, *c));
+            if better {
+                best = Some((valid, line.conf, text));
+            }
         }
-        let Ok(words) = with_engine(&dir, lang, Purpose::Digits, |api| {
-            recognise_line(api, &crop)
-        }) else {
-            continue;
-        };
-        let Ok(words) = words else { continue };
-        if words.is_empty() {
-            continue;
-        }
-        let line = OcrLine::from_words(words);
-        let text = line.text.trim().to_owned();
-        if text.chars().any(|c| c.is_numeric()) && best.as_ref().is_none_or(|(_, c)| line.conf > *c)
-        {
-            best = Some((text, line.conf));
+        if best.as_ref().is_some_and(|b| b.0) {
+            break;
         }
     }
-    best
+    best.map(|(_, conf, text)| (text, conf))
+}
+
+/// Whether `text` holds 15 digits (ASCII or Bengali, spaces and dashes between groups allowed)
+/// forming a valid IMEI, or 16 forming an IMEISV.
+fn holds_valid_imei(text: &str) -> bool {
+    text.split(|c: char| !(crate::imei::digit_value(c).is_some() || matches!(c, ' ' | '-')))
+        .any(|chunk| {
+            let digits: String = chunk
+                .chars()
+                .filter_map(crate::imei::digit_value)
+                .map(|d| char::from(b'0' + d))
+                .collect();
+            (digits.len() >= 15)
+                && (0..=digits.len() - 15)
+                    .any(|i| digits.get(i..i + 15).is_some_and(crate::imei::is_valid))
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,6 +449,11 @@ pub fn ink_image(page: &RgbImage) -> GrayImage {
 
 /// Sauvola binarisation of `gray` (true = ink), window about 1/30 of the short side.
 pub fn binarise(gray: &GrayImage) -> Vec<bool> {
+    binarise_k(gray, 0.2)
+}
+
+/// Sauvola binarisation with sensitivity `k` (smaller keeps fainter ink).
+fn binarise_k(gray: &GrayImage, k: f64) -> Vec<bool> {
     let (w, h) = (gray.width() as usize, gray.height() as usize);
     if w == 0 || h == 0 {
         return Vec::new();
@@ -429,7 +474,7 @@ pub fn binarise(gray: &GrayImage) -> Vec<bool> {
         }
     }
     let half = (w.min(h) / 60).clamp(7, 60);
-    let (k, r) = (0.2f64, 128.0f64);
+    let r = 128.0f64;
     let mut out = vec![false; w * h];
     out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         let y0 = y.saturating_sub(half);
@@ -692,9 +737,14 @@ impl Layout {
     /// `whole_page`: components taller than a sixth or wider than half of the image are not
     /// text (true for pages, false for crops of a single field).
     fn find(ink: &GrayImage, whole_page: bool) -> Layout {
+        Layout::find_k(ink, whole_page, 0.2)
+    }
+
+    /// [`Layout::find`] with Sauvola sensitivity `k`.
+    fn find_k(ink: &GrayImage, whole_page: bool, k: f64) -> Layout {
         let (width, height) = ink.dimensions();
         let (w, h) = (width as usize, height as usize);
-        let mut mask = binarise(ink);
+        let mut mask = binarise_k(ink, k);
         if whole_page {
             remove_rules(&mut mask, w, h);
         }
@@ -977,6 +1027,20 @@ mod tests {
             let img = RgbImage::from_pixel(1, 1, image::Rgb(rgb));
             let v = ink_image(&img).get_pixel(0, 0).0[0];
             assert_eq!(v < 128, dark, "{rgb:?} → {v}");
+        }
+    }
+
+    #[test]
+    fn valid_imei_in_a_read() {
+        for (text, want) in [
+            ("352099001761481", true),
+            ("৩৫ ২০৯৯০০ ১৭৬১৪৮ ১", true),
+            ("1 35-209900-176148-1", true),
+            ("352099001761482", false),
+            ("35209900176148", false),
+            ("", false),
+        ] {
+            assert_eq!(holds_valid_imei(text), want, "{text}");
         }
     }
 

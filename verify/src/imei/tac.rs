@@ -10,6 +10,8 @@
 use std::io::{Read, Write};
 use std::sync::OnceLock;
 
+use unicode_normalization::UnicodeNormalization;
+
 /// The shipped table (gzipped TSV).
 static TABLE_GZ: &[u8] = include_bytes!("../../data/tac.tsv.gz");
 
@@ -247,6 +249,68 @@ pub fn brand_family(name: &str) -> Option<&'static str> {
     find(&joined).or_else(|| w.iter().find_map(|x| find(x)))
 }
 
+/// Other spellings of makers' names (not model lines: `Galaxy`, `Redmi`, `Primo` are not
+/// makers), Bengali spellings included, each with its family.
+const MAKER_ALIASES: &[(&str, &str)] = &[
+    ("hmd", "nokia"),
+    ("tcl", "alcatel"),
+    ("lge", "lg"),
+    ("techno", "tecno"),
+    ("honour", "honor"),
+    ("sonyericsson", "ericsson"),
+    ("স্যামসাং", "samsung"),
+    ("স্যামসং", "samsung"),
+    ("শাওমি", "xiaomi"),
+    ("শাওমী", "xiaomi"),
+    ("অপো", "oppo"),
+    ("ওপ্পো", "oppo"),
+    ("রিয়েলমি", "realme"),
+    ("ভিভো", "vivo"),
+    ("হুয়াওয়ে", "huawei"),
+    ("অনার", "honor"),
+    ("মটোরোলা", "motorola"),
+    ("নকিয়া", "nokia"),
+    ("টেকনো", "tecno"),
+    ("আইটেল", "itel"),
+    ("ইনফিনিক্স", "infinix"),
+    ("ওয়ালটন", "walton"),
+    ("সিম্ফনি", "symphony"),
+    ("সিম্ফোনি", "symphony"),
+    ("অ্যাপল", "apple"),
+    ("গুগল", "google"),
+];
+
+/// The family of a maker's name written as one word (`Samsung`, `HMD`, `স্যামসাং`), or `None`
+/// for anything else, model-line names included (`Galaxy`, `Redmi`): what a combined
+/// "brand/model" value is split at.
+pub fn maker(word: &str) -> Option<&'static str> {
+    let w: String = word
+        .nfc()
+        .filter(|c| c.is_alphanumeric() || is_bengali_mark(*c))
+        .collect();
+    let w = w.to_lowercase();
+    if w.is_empty() {
+        return None;
+    }
+    FAMILIES
+        .iter()
+        .map(|(k, _)| *k)
+        .find(|k| *k == w)
+        .or_else(|| {
+            MAKER_ALIASES
+                .iter()
+                .find(|(a, _)| a.nfc().collect::<String>() == w)
+                .map(|(_, k)| *k)
+        })
+}
+
+/// Bengali vowel signs and the virama, which `char::is_alphanumeric` does not count.
+fn is_bengali_mark(c: char) -> bool {
+    ('\u{0981}'..='\u{0983}').contains(&c)
+        || ('\u{09bc}'..='\u{09d7}').contains(&c)
+        || ('\u{09e2}'..='\u{09e3}').contains(&c)
+}
+
 /// Whether a brand written on a document agrees with the TAC database's brand.
 ///
 /// Tolerant: case, spacing and punctuation are ignored, company suffixes and model-line names
@@ -270,6 +334,23 @@ pub fn brand_matches(tac_brand: &str, written_brand: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maker_table() {
+        for (word, family) in [
+            ("Samsung", Some("samsung")),
+            ("SAMSUNG", Some("samsung")),
+            ("HMD", Some("nokia")),
+            ("স্যামসাং", Some("samsung")),
+            ("ওয়ালটন", Some("walton")),
+            ("Galaxy", None),
+            ("Redmi", None),
+            ("A12", None),
+            ("", None),
+        ] {
+            assert_eq!(maker(word), family, "{word}");
+        }
+    }
 
     #[test]
     fn tac_of_table() {
