@@ -238,9 +238,8 @@ fn main() {
         }
     );
     println!(
-        "  tampered/mismatched flagged            {:<22} {}",
-        pct(flagged, bad.len()),
-        "n/a (no verdict)"
+        "  tampered/mismatched flagged            {:<22} n/a (no verdict)",
+        pct(flagged, bad.len())
     );
     println!(
         "  clean approved                         {}",

@@ -186,7 +186,7 @@ mod tests {
                 && x < 40 + len
                 && line > 0
                 && line < 18
-                && ((in_line >= 8 && in_line < 11) || (in_line >= 11 && in_line < 26 && x % 9 < 2));
+                && ((8..11).contains(&in_line) || ((11..26).contains(&in_line) && x % 9 < 2));
             if ink {
                 Rgb([20, 20, 20])
             } else {

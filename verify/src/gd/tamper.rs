@@ -350,137 +350,6 @@ pub fn over_fields(findings: &[Finding], fields: &[FieldBox], cfg: &TamperConfig
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use image::Rgb;
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> i32 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((self.0 >> 33) % 17) as i32 - 8
-        }
-    }
-
-    /// A noisy page with 12 text lines of bar "glyphs"; returns the page and line boxes.
-    fn page() -> (RgbImage, Vec<Region>) {
-        let mut rng = Rng(11);
-        let lines: Vec<Region> = (0..12)
-            .map(|i| Region::new(40, 40 + i * 50, 520, 30))
-            .collect();
-        let img = RgbImage::from_fn(600, 680, |x, y| {
-            let ink = lines.iter().any(|l| {
-                x >= l.x + 4
-                    && x < l.x + l.w - 4
-                    && y >= l.y + 6
-                    && y < l.y + l.h - 6
-                    && (x / 7 + y / 11) % 3 == 0
-            });
-            let base: i32 = if ink { 45 } else { 228 - (x as i32) / 40 };
-            let v = (base + rng.next()).clamp(0, 255) as u8;
-            Rgb([v, v, v])
-        });
-        (img, lines)
-    }
-
-    fn field(region: Region) -> FieldBox {
-        FieldBox {
-            field: "imeis".into(),
-            value: "356938035643809".into(),
-            region,
-        }
-    }
-
-    #[test]
-    fn genuine_fields_pass() {
-        let (img, lines) = page();
-        let fields = [field(Region::new(200, 240, 300, 30)), field(lines[9])];
-        let found = consistency(&img, &fields, &lines, &TamperConfig::default());
-        assert!(found.is_empty(), "{found:#?}");
-    }
-
-    #[test]
-    fn clean_paste_over_a_field_is_flagged() {
-        let (mut img, lines) = page();
-        // Pasted digits: noiseless paper and ink over part of line 4.
-        for y in 240..270 {
-            for x in 300..420 {
-                let ink = y > 246 && y < 264 && (x / 5) % 3 == 0;
-                let v = if ink { 40 } else { 221 };
-                img.put_pixel(x, y, Rgb([v, v, v]));
-            }
-        }
-        let f = field(Region::new(200, 240, 300, 30));
-        let found = consistency(&img, &[f], &lines, &TamperConfig::default());
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!(found[0].code, "field_tampered");
-        assert!(found[0]
-            .regions
-            .iter()
-            .any(|r| r.x < 420 && r.x + r.w > 300));
-    }
-
-    #[test]
-    fn text_cloned_over_a_field_is_found_and_reprints_are_not() {
-        let (img, lines) = page();
-        let f = field(Region::new(200, 240, 300, 30));
-        let none = crate::deadline::Deadline::none();
-        // Every line has the same bar pattern ("words printed twice") but its own noise.
-        assert!(
-            field_clones(&img, &[f.clone()], &lines, &TamperConfig::default(), &none).is_empty()
-        );
-        let mut cloned = img.clone();
-        for y in 0..30 {
-            for x in 0..140 {
-                let p = *img.get_pixel(100 + x, 540 + y);
-                cloned.put_pixel(300 + x, 240 + y, p);
-            }
-        }
-        let found = field_clones(&cloned, &[f], &lines, &TamperConfig::default(), &none);
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!(found[0].severity, Severity::Critical);
-    }
-
-    #[test]
-    fn degenerate_boxes_are_skipped() {
-        let (img, lines) = page();
-        let fields = [
-            field(Region::new(0, 0, 5, 5)),
-            field(Region::new(590, 670, 100, 100)),
-            field(Region::new(10, 10, 0, 0)),
-        ];
-        assert!(consistency(&img, &fields, &lines, &TamperConfig::default()).is_empty());
-        assert!(consistency(&img, &fields, &[], &TamperConfig::default()).is_empty());
-    }
-
-    #[test]
-    fn forensic_region_over_a_field_weighs_more() {
-        let ela = Finding::new("ela", Stage::Ela, Severity::Medium, 15, "x", "x")
-            .with_regions(vec![Region::new(210, 245, 60, 20)]);
-        let elsewhere = Finding::new("ela", Stage::Ela, Severity::Medium, 15, "x", "x")
-            .with_regions(vec![Region::new(10, 600, 60, 20)]);
-        let content = Finding::new(
-            "seal_missing",
-            Stage::Structure,
-            Severity::Medium,
-            15,
-            "x",
-            "x",
-        )
-        .with_regions(vec![Region::new(210, 245, 60, 20)]);
-        let f = [field(Region::new(200, 240, 300, 30))];
-        let out = over_fields(&[ela, elsewhere, content], &f, &TamperConfig::default());
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].code, "field_tampered");
-        assert_eq!(out[0].points, 45);
-        assert!(out[0].severity >= Severity::High);
-    }
-}
-
 /// A grey plane, downsampled by `k` (box average).
 struct Small {
     w: usize,
@@ -635,4 +504,140 @@ pub fn field_clones(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> i32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) % 17) as i32 - 8
+        }
+    }
+
+    /// A noisy page with 12 text lines of bar "glyphs"; returns the page and line boxes.
+    fn page() -> (RgbImage, Vec<Region>) {
+        let mut rng = Rng(11);
+        let lines: Vec<Region> = (0..12)
+            .map(|i| Region::new(40, 40 + i * 50, 520, 30))
+            .collect();
+        let img = RgbImage::from_fn(600, 680, |x, y| {
+            let ink = lines.iter().any(|l| {
+                x >= l.x + 4
+                    && x < l.x + l.w - 4
+                    && y >= l.y + 6
+                    && y < l.y + l.h - 6
+                    && (x / 7 + y / 11) % 3 == 0
+            });
+            let base: i32 = if ink { 45 } else { 228 - (x as i32) / 40 };
+            let v = (base + rng.next()).clamp(0, 255) as u8;
+            Rgb([v, v, v])
+        });
+        (img, lines)
+    }
+
+    fn field(region: Region) -> FieldBox {
+        FieldBox {
+            field: "imeis".into(),
+            value: "356938035643809".into(),
+            region,
+        }
+    }
+
+    #[test]
+    fn genuine_fields_pass() {
+        let (img, lines) = page();
+        let fields = [field(Region::new(200, 240, 300, 30)), field(lines[9])];
+        let found = consistency(&img, &fields, &lines, &TamperConfig::default());
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn clean_paste_over_a_field_is_flagged() {
+        let (mut img, lines) = page();
+        // Pasted digits: noiseless paper and ink over part of line 4.
+        for y in 240..270 {
+            for x in 300..420 {
+                let ink = y > 246 && y < 264 && (x / 5) % 3 == 0;
+                let v = if ink { 40 } else { 221 };
+                img.put_pixel(x, y, Rgb([v, v, v]));
+            }
+        }
+        let f = field(Region::new(200, 240, 300, 30));
+        let found = consistency(&img, &[f], &lines, &TamperConfig::default());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].code, "field_tampered");
+        assert!(found[0]
+            .regions
+            .iter()
+            .any(|r| r.x < 420 && r.x + r.w > 300));
+    }
+
+    #[test]
+    fn text_cloned_over_a_field_is_found_and_reprints_are_not() {
+        let (img, lines) = page();
+        let f = field(Region::new(200, 240, 300, 30));
+        let none = crate::deadline::Deadline::none();
+        // Every line has the same bar pattern ("words printed twice") but its own noise.
+        assert!(field_clones(
+            &img,
+            std::slice::from_ref(&f),
+            &lines,
+            &TamperConfig::default(),
+            &none
+        )
+        .is_empty());
+        let mut cloned = img.clone();
+        for y in 0..30 {
+            for x in 0..140 {
+                let p = *img.get_pixel(100 + x, 540 + y);
+                cloned.put_pixel(300 + x, 240 + y, p);
+            }
+        }
+        let found = field_clones(&cloned, &[f], &lines, &TamperConfig::default(), &none);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn degenerate_boxes_are_skipped() {
+        let (img, lines) = page();
+        let fields = [
+            field(Region::new(0, 0, 5, 5)),
+            field(Region::new(590, 670, 100, 100)),
+            field(Region::new(10, 10, 0, 0)),
+        ];
+        assert!(consistency(&img, &fields, &lines, &TamperConfig::default()).is_empty());
+        assert!(consistency(&img, &fields, &[], &TamperConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn forensic_region_over_a_field_weighs_more() {
+        let ela = Finding::new("ela", Stage::Ela, Severity::Medium, 15, "x", "x")
+            .with_regions(vec![Region::new(210, 245, 60, 20)]);
+        let elsewhere = Finding::new("ela", Stage::Ela, Severity::Medium, 15, "x", "x")
+            .with_regions(vec![Region::new(10, 600, 60, 20)]);
+        let content = Finding::new(
+            "seal_missing",
+            Stage::Structure,
+            Severity::Medium,
+            15,
+            "x",
+            "x",
+        )
+        .with_regions(vec![Region::new(210, 245, 60, 20)]);
+        let f = [field(Region::new(200, 240, 300, 30))];
+        let out = over_fields(&[ela, elsewhere, content], &f, &TamperConfig::default());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].code, "field_tampered");
+        assert_eq!(out[0].points, 45);
+        assert!(out[0].severity >= Severity::High);
+    }
 }
