@@ -10,16 +10,34 @@ use imageproc::drawing::draw_filled_rect_mut;
 use imageproc::rect::Rect;
 
 use crate::error::StageError;
-use crate::report::{Finding, Region, Severity};
+use crate::report::{Finding, LocatedField, Region, Severity};
 
 /// Images whose longer side reaches this get thicker lines and a doubled font.
 const LARGE_SIDE: u32 = 1000;
 
 /// Draw every finding's regions on a copy of `img` and encode it as PNG.
 pub fn annotate(img: &RgbImage, findings: &[Finding]) -> Result<Vec<u8>, StageError> {
+    annotate_with(img, findings, &[])
+}
+
+/// Green, for what was read (not a finding).
+const READ: Rgb<u8> = Rgb([0, 150, 70]);
+
+/// [`annotate`], with the fields read from the document (IMEIs, GD number, seal …) boxed in
+/// green under the findings, so a reviewer sees what the verdict rests on.
+pub fn annotate_with(
+    img: &RgbImage,
+    findings: &[Finding],
+    located: &[LocatedField],
+) -> Result<Vec<u8>, StageError> {
     let mut out = img.clone();
     let large = img.width().max(img.height()) >= LARGE_SIDE;
     let (thickness, scale) = if large { (3, 2) } else { (2, 1) };
+    let mut read_labels = Vec::new();
+    for l in located {
+        draw_box(&mut out, &l.region, thickness.max(2) - 1, READ);
+        read_labels.push((l.region, l.field.clone(), READ));
+    }
 
     // Draw the least severe first so the most severe boxes end up on top.
     let mut order: Vec<&Finding> = findings.iter().filter(|f| !f.regions.is_empty()).collect();
@@ -34,7 +52,7 @@ pub fn annotate(img: &RgbImage, findings: &[Finding]) -> Result<Vec<u8>, StageEr
         }
     }
     // Labels after all boxes, so no box line crosses a label.
-    for (region, tag, colour) in labels {
+    for (region, tag, colour) in read_labels.into_iter().chain(labels) {
         draw_label(&mut out, &region, &tag, colour, scale);
     }
 

@@ -349,7 +349,7 @@ pub fn verify_with(
 
     let annotated_png = if request.annotate {
         runner.run(Stage::Annotate, config.budgets.annotate, |_| {
-            annotate::annotate(img, &findings)
+            annotate::annotate_with(img, &findings, &located)
         })
     } else {
         let started = runner.start(Stage::Annotate);
