@@ -25,6 +25,8 @@ pub struct TamperConfig {
     /// Smallest relative drop in paper noise that counts (0.5 = half the neighbours' noise);
     /// a rise must be twice as large.
     pub min_noise_ratio: f32,
+    /// Smallest change in the noise's neighbour correlation (grain) that counts.
+    pub min_grain_step: f32,
     /// Smallest paper-brightness step that counts, in grey levels.
     pub min_paper_step: f32,
     /// Smallest relative difference in stroke sharpness that counts.
@@ -43,6 +45,7 @@ impl Default for TamperConfig {
             min_z: 4.5,
             neighbours: 16,
             min_noise_ratio: 0.5,
+            min_grain_step: 0.3,
             min_paper_step: 10.0,
             min_sharpness_ratio: 0.5,
             points: 45,
@@ -232,6 +235,14 @@ fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Op
         return Some(format!(
             "its paper noise is {:.1} where the text around it has {:.1}",
             m.noise, noise_med
+        ));
+    }
+    let (grain_med, grain_mad) = robust(|n| n.grain);
+    let grain_z = (m.grain - grain_med) / grain_mad.max(0.04);
+    if grain_z.abs() > cfg.min_z && (m.grain - grain_med).abs() > cfg.min_grain_step {
+        return Some(format!(
+            "its paper grain differs from the text around it (noise correlation {:.2} against {:.2})",
+            m.grain, grain_med
         ));
     }
     let (paper_med, paper_mad) = robust(|n| n.paper);
