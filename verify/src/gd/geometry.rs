@@ -629,7 +629,9 @@ fn upright_quad(
     deadline.check()?;
     let ink = ink_mask(&work);
     let (rows, cols) = profile_energies(&ink, work.w, work.h);
-    if !(cols > rows * f64::from(cfg.min_sideways_ratio)) {
+    if cols.partial_cmp(&(rows * f64::from(cfg.min_sideways_ratio)))
+        != Some(std::cmp::Ordering::Greater)
+    {
         return Ok(quad);
     }
     deadline.check()?;
