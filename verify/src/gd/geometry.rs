@@ -95,7 +95,8 @@ pub struct GeometryConfig {
     /// `page_too_small` when the page covers less than this fraction of a photo. Default 0.15.
     pub min_page_area_fraction: f32,
     /// `page_too_small` when the page's short side (its width for a portrait page) spans fewer
-    /// input pixels than this: about 100 dpi on A4, the least OCR reads Bengali from. Default 800.
+    /// input pixels than this: about 75 dpi on A4, where body text is still ~20 px tall and
+    /// reads; a page that nevertheless yields no text is caught by the OCR stage. Default 600.
     pub min_page_short_side: f32,
     /// A photographed page is turned a quarter when the ink's column profile is this many times
     /// more peaked than its row profile (its text lines run down the page). Default 1.5.
@@ -136,7 +137,7 @@ impl Default for GeometryConfig {
             glare_min_fraction: 0.01,
             cut_off_margin_fraction: 0.005,
             min_page_area_fraction: 0.15,
-            min_page_short_side: 800.0,
+            min_page_short_side: 600.0,
             min_sideways_ratio: 1.5,
             points_blurred: 20,
             points_too_dark: 20,
@@ -2010,6 +2011,26 @@ fn glare(p: &Plane, cfg: &GeometryConfig, paper: f32) -> (f32, (usize, usize, us
         if n > best.0 {
             best = (n, (bx.0 * c, bx.1 * c, bx.2 * c, bx.3 * c));
         }
+    }
+    // Glare is a hot spot: the paper elsewhere must be clearly less bright. On a page that is
+    // just brightly lit (or a white sheet overexposed evenly) the paper around the blob is as
+    // clipped as the blob itself.
+    let (x0, y0, x1, y1) = best.1;
+    let mut outside = [0u64; 256];
+    for y in 0..p.h {
+        for x in 0..p.w {
+            if !(x >= x0 && x < x1 && y >= y0 && y < y1) {
+                outside[p.at(x, y).clamp(0.0, 255.0) as usize] += 1;
+            }
+        }
+    }
+    let n_out: u64 = outside.iter().sum();
+    if best.0 == 0 || n_out * 20 < (p.w * p.h) as u64 {
+        return (0.0, best.1);
+    }
+    let surround = percentile(&outside, 0.75);
+    if surround > level - cfg.glare_min_contrast / 3.0 {
+        return (0.0, best.1);
     }
     let frac = (best.0 * c * c) as f32 / (p.w * p.h) as f32;
     (frac, best.1)
