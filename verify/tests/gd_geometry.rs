@@ -680,3 +680,75 @@ fn fingers_shadows_and_jpeg_do_not_move_the_corners() {
         assert!(codes(&cap).is_empty(), "{name}: {:?}", codes(&cap));
     }
 }
+
+/// A page of Bengali-like print: every word a headline (মাত্রা) with letter strokes hanging
+/// below it, plus the red mark.
+fn headline_page(seed: u64) -> RgbImage {
+    let mut rng = Rng(seed);
+    let mut img = RgbImage::from_pixel(PW, PH, Rgb([246, 244, 238]));
+    let ink = Rgb([35, 35, 45]);
+    let mut y = 200;
+    while y < 1500 {
+        let mut x = 110;
+        while x < 1100 {
+            let wd = rng.range(50.0, 150.0) as i32;
+            if x + wd > 1130 {
+                break;
+            }
+            draw_filled_rect_mut(&mut img, Rect::at(x, y).of_size(wd as u32, 3), ink);
+            let mut sx = x + 3;
+            while sx < x + wd - 3 {
+                let len = rng.range(10.0, 20.0) as u32;
+                draw_filled_rect_mut(&mut img, Rect::at(sx, y + 3).of_size(3, len), ink);
+                if rng.range(0.0, 1.0) < 0.5 {
+                    draw_filled_rect_mut(&mut img, Rect::at(sx, y + 12).of_size(7, 3), ink);
+                }
+                sx += rng.range(7.0, 13.0) as i32;
+            }
+            x += wd + 18;
+        }
+        y += 40;
+    }
+    let (mx, my, ms) = MARK;
+    draw_filled_rect_mut(
+        &mut img,
+        Rect::at(mx as i32, my as i32).of_size(ms, ms),
+        Rgb([210, 30, 30]),
+    );
+    img
+}
+
+#[test]
+fn sideways_photos_come_out_upright() {
+    // (roll, tilt): a portrait page photographed in a landscape frame, either way round.
+    for (seed, roll, tilt) in [
+        (11, 90.0, 6.0),
+        (12, -90.0, -5.0),
+        (13, 93.0, 0.0),
+        (14, -87.0, 8.0),
+    ] {
+        let shot = Shot {
+            seed,
+            roll,
+            tilt_x: tilt,
+            tilt_y: 0.0,
+            fill: 1.05,
+            ..GOOD
+        };
+        let (img, _) = photo(&headline_page(seed), shot);
+        let cap = run(&img);
+        let (w, h) = cap.page.dimensions();
+        assert!(h > w, "{shot:?}: page {w}×{h} is not portrait");
+        let found = red_centroid(&cap.page).expect("the red mark on the page");
+        let rel = (found.0 / f64::from(w), found.1 / f64::from(h));
+        let (mx, my, ms) = MARK;
+        let want = (
+            f64::from(mx + ms / 2) / f64::from(PW),
+            f64::from(my + ms / 2) / f64::from(PH),
+        );
+        assert!(
+            (rel.0 - want.0).abs() < 0.02 && (rel.1 - want.1).abs() < 0.02,
+            "{shot:?}: mark at {rel:?} on the page, printed at {want:?} (upside down?)"
+        );
+    }
+}

@@ -95,8 +95,12 @@ pub struct GeometryConfig {
     /// `page_too_small` when the page covers less than this fraction of a photo. Default 0.15.
     pub min_page_area_fraction: f32,
     /// `page_too_small` when the page's short side (its width for a portrait page) spans fewer
-    /// input pixels than this: about 100 dpi on A4, the least OCR reads Bengali from. Default 800.
+    /// input pixels than this: about 75 dpi on A4, where body text is still ~20 px tall and
+    /// reads; a page that nevertheless yields no text is caught by the OCR stage. Default 600.
     pub min_page_short_side: f32,
+    /// A photographed page is turned a quarter when the ink's column profile is this many times
+    /// more peaked than its row profile (its text lines run down the page). Default 1.5.
+    pub min_sideways_ratio: f32,
     /// Points of `photo_blurred`. Default 20.
     pub points_blurred: u32,
     /// Points of `photo_too_dark`. Default 20.
@@ -133,7 +137,8 @@ impl Default for GeometryConfig {
             glare_min_fraction: 0.01,
             cut_off_margin_fraction: 0.005,
             min_page_area_fraction: 0.15,
-            min_page_short_side: 800.0,
+            min_page_short_side: 600.0,
+            min_sideways_ratio: 1.5,
             points_blurred: 20,
             points_too_dark: 20,
             points_glare: 15,
@@ -454,7 +459,10 @@ pub fn rectify(
     let found = find_page(&det, img, cfg, deadline)?;
     deadline.check()?;
     match found {
-        Some(quad) => rectify_photo(img, quad, cfg, deadline),
+        Some(quad) => {
+            let quad = upright_quad(img, quad, cfg, deadline)?;
+            rectify_photo(img, quad, cfg, deadline)
+        }
         None => rectify_scan(img, cfg, deadline),
     }
 }
@@ -590,6 +598,141 @@ fn rectify_photo(
     };
     quality_gate(&mut capture, cfg, deadline)?;
     Ok(capture)
+}
+
+/// The page quad (TL, TR, BR, BL as seen on screen) turned so that its text lines run across
+/// the page: a portrait page photographed sideways (a landscape frame without an orientation
+/// tag) comes out with vertical text otherwise, which OCR cannot read.
+///
+/// Text direction: on a quick warp, the projection profile of ink pixels along rows is compared
+/// with the one along columns (text lines make one of them strongly peaked). When the columns
+/// win clearly, the page is turned a quarter; which way comes from the print itself (see
+/// [`headline_side`]): the side the letters' headlines and cap lines face is the top.
+fn upright_quad(
+    img: &RgbImage,
+    quad: [(f64, f64); 4],
+    cfg: &GeometryConfig,
+    deadline: &Deadline,
+) -> Result<[(f64, f64); 4], StageError> {
+    let (w, h) = img.dimensions();
+    let aspect = page_aspect(&quad, f64::from(w), f64::from(h));
+    let long = f64::from(cfg.work_long_side.max(64)) * 1.4;
+    let (pw, ph) = if aspect <= 1.0 {
+        ((long * aspect).round().max(1.0), long.round())
+    } else {
+        (long.round(), (long / aspect).round().max(1.0))
+    };
+    let rect = [(0.0, 0.0), (pw, 0.0), (pw, ph), (0.0, ph)];
+    let Some(to_input) = Homography::from_points(rect, quad) else {
+        return Ok(quad);
+    };
+    let work = warp_luma(img, pw as u32, ph as u32, &to_input);
+    deadline.check()?;
+    let ink = ink_mask(&work);
+    let (rows, cols) = profile_energies(&ink, work.w, work.h);
+    if cols.partial_cmp(&(rows * f64::from(cfg.min_sideways_ratio)))
+        != Some(std::cmp::Ordering::Greater)
+    {
+        return Ok(quad);
+    }
+    deadline.check()?;
+    // Text runs down the page: the top of the text faces left or right.
+    Ok(match headline_side(&ink, work.w, work.h) {
+        // Top of the text on the left: the page's top-left corner is the quad's bottom-left.
+        s if s > 0.0 => [quad[3], quad[0], quad[1], quad[2]],
+        _ => [quad[1], quad[2], quad[3], quad[0]],
+    })
+}
+
+/// Locally dark pixels of `p` (ink), by a box mean of radius 10 px.
+fn ink_mask(p: &Plane) -> Vec<bool> {
+    let (w, h) = (p.w, p.h);
+    let mut ii = vec![0.0f64; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0.0;
+        for x in 0..w {
+            row += f64::from(p.at(x, y));
+            ii[(y + 1) * (w + 1) + x + 1] = ii[y * (w + 1) + x + 1] + row;
+        }
+    }
+    let r = 10usize;
+    let mut out = vec![false; w * h];
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let s = ii[y1 * (w + 1) + x1] - ii[y0 * (w + 1) + x1] - ii[y1 * (w + 1) + x0]
+                + ii[y0 * (w + 1) + x0];
+            let mean = s / ((y1 - y0) * (x1 - x0)).max(1) as f64;
+            out[y * w + x] = f64::from(p.at(x, y)) < mean - 12.0;
+        }
+    }
+    out
+}
+
+/// Energies (Σ count², normalised by the ink count²) of the ink's row and column profiles,
+/// leaving out a 4 % margin (page edges, shadows).
+fn profile_energies(ink: &[bool], w: usize, h: usize) -> (f64, f64) {
+    let (mx, my) = (w * 4 / 100, h * 4 / 100);
+    let mut rows = vec![0u64; h];
+    let mut cols = vec![0u64; w];
+    for y in my..h.saturating_sub(my) {
+        for x in mx..w.saturating_sub(mx) {
+            if ink[y * w + x] {
+                rows[y] += 1;
+                cols[x] += 1;
+            }
+        }
+    }
+    let n: u64 = rows.iter().sum();
+    if n < 300 {
+        return (1.0, 0.0);
+    }
+    let e = |v: &[u64], len: usize| {
+        // Per unit length, so a landscape and a portrait warp compare fairly.
+        v.iter().map(|&c| (c as f64).powi(2)).sum::<f64>() * len as f64 / (n as f64).powi(2)
+    };
+    (e(&rows, h), e(&cols, w))
+}
+
+/// Which side the top of vertical text lines faces: positive for the left, negative for the
+/// right. Print has long straight strokes at the top of its letters — the headline (মাত্রা)
+/// of Bengali, the cap line of Latin capitals and of table headings — with the letters'
+/// bodies hanging from them. For every long vertical ink run (a turned headline) this sums the
+/// ink just beyond it on the right minus the ink just beyond it on the left: the letter bodies
+/// lie below the headline, i.e. on the right when the text's top faces left.
+fn headline_side(ink: &[bool], w: usize, h: usize) -> f64 {
+    let min_run = (h / 70).max(6);
+    let (gap, reach) = (2usize, (w / 150).max(4));
+    let at = |x: usize, y: usize| ink.get(y * w + x).copied().unwrap_or(false);
+    let mut score = 0.0f64;
+    for x in reach + gap..w.saturating_sub(reach + gap) {
+        let mut y = 0;
+        while y < h {
+            if !at(x, y) {
+                y += 1;
+                continue;
+            }
+            let start = y;
+            while y < h && at(x, y) {
+                y += 1;
+            }
+            // A headline spans a word; longer runs are rules or frames.
+            if y - start < min_run || y - start > h / 8 {
+                continue;
+            }
+            let mut right = 0u32;
+            let mut left = 0u32;
+            for yy in (start..y).step_by(2) {
+                for d in gap..gap + reach {
+                    right += u32::from(at(x + d, yy));
+                    left += u32::from(at(x - d, yy));
+                }
+            }
+            score += f64::from(right) - f64::from(left);
+        }
+    }
+    score
 }
 
 /// The output size of a `w`×`h` page rotated back by `skew` degrees, and the map from output
@@ -1868,6 +2011,26 @@ fn glare(p: &Plane, cfg: &GeometryConfig, paper: f32) -> (f32, (usize, usize, us
         if n > best.0 {
             best = (n, (bx.0 * c, bx.1 * c, bx.2 * c, bx.3 * c));
         }
+    }
+    // Glare is a hot spot: the paper elsewhere must be clearly less bright. On a page that is
+    // just brightly lit (or a white sheet overexposed evenly) the paper around the blob is as
+    // clipped as the blob itself.
+    let (x0, y0, x1, y1) = best.1;
+    let mut outside = [0u64; 256];
+    for y in 0..p.h {
+        for x in 0..p.w {
+            if !(x >= x0 && x < x1 && y >= y0 && y < y1) {
+                outside[p.at(x, y).clamp(0.0, 255.0) as usize] += 1;
+            }
+        }
+    }
+    let n_out: u64 = outside.iter().sum();
+    if best.0 == 0 || n_out * 20 < (p.w * p.h) as u64 {
+        return (0.0, best.1);
+    }
+    let surround = percentile(&outside, 0.75);
+    if surround > level - cfg.glare_min_contrast / 3.0 {
+        return (0.0, best.1);
     }
     let frac = (best.0 * c * c) as f32 / (p.w * p.h) as f32;
     (frac, best.1)

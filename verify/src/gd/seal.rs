@@ -99,6 +99,8 @@ pub struct InkMasks {
     pub dark: GrayImage,
     /// Hue of coloured ink, 0–255 for 0–360°, after dividing by the paper colour.
     pub hue: GrayImage,
+    /// Brightness after dividing by the paper colour (255 = paper).
+    pub lum: GrayImage,
 }
 
 /// Scale the page to the working width and make the colour and dark ink masks.
@@ -119,6 +121,7 @@ pub fn ink_masks(page: &RgbImage, cfg: &SealConfig) -> InkMasks {
     let mut colour = GrayImage::new(ww, wh);
     let mut dark = GrayImage::new(ww, wh);
     let mut hue = GrayImage::new(ww, wh);
+    let mut lum_img = GrayImage::new(ww, wh);
     for (x, y, p) in work.enumerate_pixels() {
         let bg = paper.at(x, y);
         let c: [f32; 3] =
@@ -126,6 +129,7 @@ pub fn ink_masks(page: &RgbImage, cfg: &SealConfig) -> InkMasks {
         let max = c[0].max(c[1]).max(c[2]);
         let min = c[0].min(c[1]).min(c[2]);
         let lum = (c[0] + c[1] + c[2]) / 3.0;
+        lum_img.put_pixel(x, y, Luma([lum.clamp(0.0, 255.0) as u8]));
         if max - min >= cfg.min_chroma && min < 230.0 {
             colour.put_pixel(x, y, Luma([255]));
             hue.put_pixel(x, y, Luma([hue_byte(c)]));
@@ -139,6 +143,7 @@ pub fn ink_masks(page: &RgbImage, cfg: &SealConfig) -> InkMasks {
         colour,
         dark,
         hue,
+        lum: lum_img,
     }
 }
 
@@ -583,8 +588,9 @@ fn kasa_fit(points: impl Iterator<Item = (f32, f32)>) -> Option<(f32, f32, f32)>
 }
 
 /// The most common hue of the coloured ink on a seal's outer ring.
-fn ring_hue(masks: &InkMasks, c: (f32, f32), r: f32) -> u8 {
+fn ring_hue(masks: &InkMasks, c: (f32, f32), r: f32) -> (u8, u8) {
     let mut hist = [0u32; 256];
+    let mut lums = Vec::new();
     let (w, h) = masks.colour.dimensions();
     let reach = 1.1 * r;
     let x0 = (c.0 - reach).max(0.0) as u32;
@@ -596,13 +602,17 @@ fn ring_hue(masks: &InkMasks, c: (f32, f32), r: f32) -> u8 {
             let d = (x as f32 - c.0).hypot(y as f32 - c.1);
             if d >= 0.88 * r && d <= 1.08 * r && masks.colour.get_pixel(x, y).0[0] > 0 {
                 hist[masks.hue.get_pixel(x, y).0[0] as usize] += 1;
+                lums.push(masks.lum.get_pixel(x, y).0[0]);
             }
         }
     }
-    // Smoothed mode.
-    (0..256usize)
+    // Smoothed mode of the hue; median brightness.
+    let hue = (0..256usize)
         .max_by_key(|&i| (0..7).map(|k| hist[(i + 256 - 3 + k) % 256]).sum::<u32>())
-        .unwrap_or(0) as u8
+        .unwrap_or(0) as u8;
+    lums.sort_unstable();
+    let lum = lums.get(lums.len() / 2).copied().unwrap_or(0);
+    (hue, lum)
 }
 
 /// Handwriting-like ink blocks, best first. `text` are regions (page coordinates) of words
@@ -636,7 +646,10 @@ pub fn find_signatures_in(
     let wf = w as f32;
     for seal in seals {
         let (cx, cy, r) = (seal.cx / s, seal.cy / s, seal.radius / s * 1.1);
-        let seal_hue = ring_hue(masks, (cx, cy), seal.radius / s);
+        let (seal_hue, seal_lum) = ring_hue(masks, (cx, cy), seal.radius / s);
+        // Pen ink written across the stamp is far darker than the stamp's own ink even when
+        // their hues are alike (a navy ballpoint over a blue stamp): keep it.
+        let pen_below = seal_lum.saturating_sub(40);
         let x0 = (cx - r).max(0.0) as u32;
         let y0 = (cy - r).max(0.0) as u32;
         let x1 = ((cx + r).max(0.0) as u32).min(w - 1);
@@ -646,9 +659,23 @@ pub fn find_signatures_in(
                 if (x as f32 - cx).hypot(y as f32 - cy) <= r
                     && masks.colour.get_pixel(x, y).0[0] > 0
                     && hue_distance(masks.hue.get_pixel(x, y).0[0], seal_hue) <= 14
+                    && masks.lum.get_pixel(x, y).0[0] >= pen_below
                 {
                     ink.put_pixel(x, y, Luma([0]));
                 }
+            }
+        }
+    }
+    // Erase confidently read print (with a pixel of margin for anti-aliased edges) so that a
+    // signature written over or against a printed label ("ডিউটি অফিসার") is not joined to it.
+    for t in text {
+        let x0 = ((t.x as f32 / s) as u32).saturating_sub(1);
+        let y0 = ((t.y as f32 / s) as u32).saturating_sub(1);
+        let x1 = (((t.x.saturating_add(t.w)) as f32 / s).ceil() as u32 + 1).min(w);
+        let y1 = (((t.y.saturating_add(t.h)) as f32 / s).ceil() as u32 + 1).min(h);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                ink.put_pixel(x, y, Luma([0]));
             }
         }
     }
@@ -680,7 +707,7 @@ pub fn find_signatures_in(
             || fw > cfg.max_signature_width
             || fh > cfg.max_signature_height
             || fh < 0.012
-            || (bw as f32) < 1.2 * bh as f32
+            || (bw as f32) < 0.8 * bh as f32
         {
             continue;
         }

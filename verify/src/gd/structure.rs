@@ -22,8 +22,15 @@ pub struct StructureConfig {
     pub signature_zone: f32,
     /// Least similarity (0–1) of a heading phrase or label to the OCR text.
     pub min_phrase_similarity: f32,
-    /// OCR words at least this confident are print (not a signature).
+    /// OCR words at least this confident are print (not a signature)...
     pub min_text_conf: f32,
+    /// ... when no taller than this many times the median height of surely read words ...
+    pub max_text_height_ratio: f32,
+    /// ... or at least this confident, whatever their height.
+    pub sure_text_conf: f32,
+    /// A thana matched at least this well places the document on its own: an unreadable
+    /// district beside it is not reported.
+    pub sure_thana_score: f32,
     pub header_missing_points: u32,
     pub thana_missing_points: u32,
     pub thana_unknown_points: u32,
@@ -41,6 +48,9 @@ impl Default for StructureConfig {
             signature_zone: 0.45,
             min_phrase_similarity: 0.75,
             min_text_conf: 0.5,
+            max_text_height_ratio: 1.35,
+            sure_text_conf: 0.85,
+            sure_thana_score: 0.9,
             header_missing_points: 20,
             thana_missing_points: 15,
             thana_unknown_points: 20,
@@ -156,7 +166,13 @@ pub fn check(
 
     // Thana and district.
     rep.thana = read_thana(ocr, thana_raw, cfg);
-    rep.district = read_district(ocr, district_raw, cfg);
+    let homes: Vec<String> = rep
+        .thana
+        .iter()
+        .flat_map(|t| &t.matches)
+        .map(|m| m.district_en.clone())
+        .collect();
+    rep.district = read_district(ocr, district_raw, &homes, cfg);
     match &rep.thana {
         None => rep.findings.push(Finding::new(
             "thana_missing",
@@ -179,8 +195,15 @@ pub fn check(
         ),
         Some(_) => {}
     }
+    // A district name that matches nothing does not outweigh a thana that was read well: the
+    // thana alone places the document.
+    let thana_sure = rep
+        .thana
+        .as_ref()
+        .and_then(|t| t.matches.first())
+        .is_some_and(|m| m.score >= cfg.sure_thana_score);
     if let Some(d) = &rep.district {
-        if d.matches.is_empty() {
+        if d.matches.is_empty() && !thana_sure {
             rep.findings.push(
                 Finding::new(
                     "district_unknown",
@@ -246,11 +269,27 @@ pub fn check(
             "থানার গোল সিল পাওয়া যায়নি।",
         ));
     }
+    // Print: words read confidently. Tesseract also reads a scribble as a short "word" with
+    // middling confidence; such a box stands taller than the page's print, so a middling word
+    // counts as print only at about the height of the rest.
+    let mut heights: Vec<u32> = ocr
+        .lines
+        .iter()
+        .flat_map(|l| &l.words)
+        .filter(|w| w.conf >= cfg.sure_text_conf)
+        .map(|w| w.region.h)
+        .collect();
+    heights.sort_unstable();
+    let typical = heights.get(heights.len() / 2).copied().unwrap_or(0) as f32;
     let text: Vec<Region> = ocr
         .lines
         .iter()
         .flat_map(|l| &l.words)
-        .filter(|w| w.conf >= cfg.min_text_conf)
+        .filter(|w| {
+            w.conf >= cfg.sure_text_conf
+                || (w.conf >= cfg.min_text_conf
+                    && (typical == 0.0 || w.region.h as f32 <= cfg.max_text_height_ratio * typical))
+        })
         .map(|w| w.region)
         .collect();
     let sigs = seal::find_signatures_in(&masks, &text, &rep.seals, &cfg.seal, deadline)?;
@@ -454,15 +493,33 @@ fn read_thana(
 fn read_district(
     ocr: &OcrPage,
     raw: Option<&str>,
+    homes: &[String],
     cfg: &StructureConfig,
 ) -> Option<PlaceRead<DistrictMatch>> {
-    if let Some(raw) = raw.filter(|r| !r.trim().is_empty()) {
-        return Some(PlaceRead {
-            raw: raw.to_owned(),
-            region: locate(ocr, raw),
-            matches: geo::find_district(raw).into_iter().collect(),
-        });
+    let given = raw.filter(|r| !r.trim().is_empty()).map(|raw| PlaceRead {
+        raw: raw.to_owned(),
+        region: locate(ocr, raw),
+        matches: geo::find_district(raw).into_iter().collect(),
+    });
+    match given {
+        Some(g) if !g.matches.is_empty() => Some(g),
+        // What was handed over names no district (field parsing may pass the thana or a piece
+        // of the address): read the district from the page itself, else report the raw text.
+        Some(g) => district_in_text(ocr, homes, cfg).or(Some(g)),
+        None => district_in_text(ocr, homes, cfg),
     }
+}
+
+/// The district as the page writes it: a labelled value (জেলা / District) that names one, else
+/// the district the page mentions most often (address lines, the thana line, the seal's text).
+/// Unlabelled mentions are weak evidence (an applicant may live elsewhere), so one naming a
+/// district of the thana (`homes`) is preferred to more frequent others.
+fn district_in_text(
+    ocr: &OcrPage,
+    homes: &[String],
+    cfg: &StructureConfig,
+) -> Option<PlaceRead<DistrictMatch>> {
+    let mut unmatched = None;
     for line in &ocr.lines {
         if let Some((text, region)) = after_label(line, DISTRICT_LABELS, cfg.min_phrase_similarity)
         {
@@ -472,14 +529,60 @@ fn read_district(
                 .find_map(|n| geo::find_district(&words.get(..n).unwrap_or_default().join(" ")))
                 .into_iter()
                 .collect();
-            return Some(PlaceRead {
+            let read = PlaceRead {
                 raw: text,
                 region: Some(region),
                 matches,
-            });
+            };
+            if !read.matches.is_empty() {
+                return Some(read);
+            }
+            unmatched.get_or_insert(read);
         }
     }
-    None
+    // Mentions: (district, count, first place seen).
+    let mut seen: Vec<(DistrictMatch, usize, Option<Region>, String)> = Vec::new();
+    for line in &ocr.lines {
+        let words: Vec<&str> = line.words.iter().map(|w| w.text.as_str()).collect();
+        for m in geo::search_words(&words) {
+            let Some(d) = m.district else {
+                continue;
+            };
+            if let Some(e) = seen.iter_mut().find(|e| e.0.name_en == d.name_en) {
+                e.1 += 1;
+                continue;
+            }
+            let region = super::text::union(
+                line.words
+                    .get(m.start..m.end)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|w| w.region),
+            );
+            let raw = words.get(m.start..m.end).unwrap_or_default().join(" ");
+            seen.push((d, 1, region, raw));
+        }
+    }
+    // Most mentioned; the first seen wins a tie.
+    let best = seen
+        .into_iter()
+        .enumerate()
+        .max_by(|(ia, a), (ib, b)| {
+            let home = |d: &DistrictMatch| homes.contains(&d.name_en);
+            home(&a.0)
+                .cmp(&home(&b.0))
+                .then(a.1.cmp(&b.1))
+                .then(ib.cmp(ia))
+        })
+        .map(|(_, e)| e);
+    match best {
+        Some((d, _, region, raw)) => Some(PlaceRead {
+            raw,
+            region,
+            matches: vec![d],
+        }),
+        None => unmatched,
+    }
 }
 
 /// Where `raw` was read: the line whose words best contain it.
