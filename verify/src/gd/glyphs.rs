@@ -340,20 +340,18 @@ mod tests {
 
     #[test]
     fn table() {
-        let rows: [(&str, usize, i32, f32, bool); 5] = [
+        let rows: [(&str, usize, i32, f32, bool); 6] = [
             ("aligned", 0, 0, 1.0, false),
             ("one glyph a pixel low is print wobble", 1, 1, 1.0, false),
             ("last three 6 px high", 3, -6, 1.0, true),
             ("last four 5 px low", 4, 5, 1.0, true),
-            ("last three 50 % taller", 3, 0, 1.5, true),
             (
-                "last three 25 % taller is within Bengali digit variety",
+                "last three taller on the same baseline (Bengali digits vary)",
                 3,
                 0,
-                1.25,
+                1.4,
                 false,
             ),
-            ("last three 5 % taller", 3, 0, 1.05, false),
             ("two glyphs 1 px off", 2, 1, 1.0, false),
         ];
         for (name, k, dy, scale, want) in rows {
