@@ -100,7 +100,7 @@ pub fn read_page(
     let dir = cfg.tessdata_dir();
     check_languages(&dir, &cfg.languages)?;
     let (width, height) = page.dimensions();
-    let ink = flatten_illumination(&ink_image(page));
+    let ink = ink_image(page);
     deadline.check()?;
     let layout = Layout::find(&ink, true);
     deadline.check()?;
@@ -447,72 +447,6 @@ pub fn ink_image(page: &RgbImage) -> GrayImage {
         let mx = r.max(g).max(b);
         let mn = r.min(g).min(b);
         o.0 = [mx.saturating_add(mx - mn)];
-    }
-    out
-}
-
-/// `gray` divided by an estimate of its paper brightness, so shadows, shadow edges and light
-/// gradients of a photographed page vanish and paper becomes white everywhere.
-///
-/// The background is a grey-level closing (maximum then minimum filter) that erases strokes
-/// thinner than the window, computed on a 4× smaller copy for speed, smoothed with a box blur
-/// and upsampled bilinearly. Window: about 1/50 of the short side (well above stroke widths,
-/// well below the extent of a shadow).
-pub fn flatten_illumination(gray: &GrayImage) -> GrayImage {
-    let (w, h) = gray.dimensions();
-    const DOWN: u32 = 4;
-    if w < 8 * DOWN || h < 8 * DOWN {
-        return gray.clone();
-    }
-    let (sw, sh) = (w.div_ceil(DOWN), h.div_ceil(DOWN));
-    // Downscale by taking each block's brightest pixel: paper, not ink, survives.
-    let mut small = GrayImage::new(sw, sh);
-    for (x, y, p) in small.enumerate_pixels_mut() {
-        let mut m = 0u8;
-        for yy in y * DOWN..((y + 1) * DOWN).min(h) {
-            for xx in x * DOWN..((x + 1) * DOWN).min(w) {
-                m = m.max(gray.get_pixel(xx, yy).0[0]);
-            }
-        }
-        p.0 = [m];
-    }
-    let r = (w.min(h) / 50 / DOWN).clamp(2, 40);
-    let closed = morph(&morph(&small, r, true), r, false);
-    let bg = image::imageops::blur(&closed, r as f32);
-    let bg = image::imageops::resize(&bg, w, h, FilterType::Triangle);
-    let mut out = GrayImage::new(w, h);
-    for ((o, p), b) in out.pixels_mut().zip(gray.pixels()).zip(bg.pixels()) {
-        // Dark backgrounds (a page edge, a black border) are left alone, not stretched.
-        let b = u32::from(b.0[0]).max(48);
-        let v = u32::from(p.0[0]) * 255 / b;
-        o.0 = [v.min(255) as u8];
-    }
-    out
-}
-
-/// Separable square maximum (`max` true) or minimum filter of radius `r`.
-fn morph(img: &GrayImage, r: u32, max: bool) -> GrayImage {
-    let (w, h) = img.dimensions();
-    let pick = |a: u8, b: u8| if max { a.max(b) } else { a.min(b) };
-    let mut tmp = GrayImage::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            let mut m = img.get_pixel(x, y).0[0];
-            for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
-                m = pick(m, img.get_pixel(xx, y).0[0]);
-            }
-            tmp.put_pixel(x, y, Luma([m]));
-        }
-    }
-    let mut out = GrayImage::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            let mut m = tmp.get_pixel(x, y).0[0];
-            for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
-                m = pick(m, tmp.get_pixel(x, yy).0[0]);
-            }
-            out.put_pixel(x, y, Luma([m]));
-        }
     }
     out
 }
