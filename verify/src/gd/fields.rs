@@ -717,6 +717,63 @@ fn extract_imeis(
             .map(|(l, _)| l.clone())
             .collect();
     }
+    repair_extra_digit(out);
+}
+
+/// A labelled number read with one digit too many (OCR sometimes splits a glyph into two
+/// digits): accepted when deleting exactly one digit gives exactly one Luhn-valid IMEI, and that
+/// IMEI shares its 8-digit TAC with another IMEI read on the same page (a phone's IMEIs share
+/// their type allocation code), which makes a chance Luhn match (one in ten) unlikely to pass.
+fn repair_extra_digit(out: &mut GdFields) {
+    let mut keep = Vec::with_capacity(out.invalid_imeis.len());
+    for inv in std::mem::take(&mut out.invalid_imeis) {
+        let sv = inv
+            .label
+            .as_deref()
+            .is_some_and(|l| l.to_ascii_uppercase().contains("SV"));
+        let digits: Vec<char> = inv.value.chars().collect();
+        if sv
+            || inv.label.is_none()
+            || digits.len() != 16
+            || !digits.iter().all(char::is_ascii_digit)
+        {
+            keep.push(inv);
+            continue;
+        }
+        let mut found: Vec<(String, usize)> = Vec::new();
+        for skip in 0..digits.len() {
+            let cand: String = digits
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != skip)
+                .map(|(_, c)| *c)
+                .collect();
+            if found.iter().any(|(f, _)| *f == cand) || !imei::is_valid(&cand) {
+                continue;
+            }
+            let tac = cand.get(..8);
+            if out
+                .imeis
+                .iter()
+                .any(|i| i.imei != cand && i.imei.get(..8) == tac)
+            {
+                found.push((cand, skip));
+            }
+        }
+        match found.as_slice() {
+            [(imei, skip)] if !out.imeis.iter().any(|i| i.imei == *imei) => {
+                out.imeis.push(ReadImei {
+                    imei: imei.clone(),
+                    region: inv.region,
+                    confidence: inv.confidence,
+                    note: Some(format!("repaired: extra digit deleted at {}", skip + 1)),
+                    label: inv.label,
+                });
+            }
+            _ => keep.push(inv),
+        }
+    }
+    out.invalid_imeis = keep;
 }
 
 /// The box of a label's value: from the value's start to the next IMEI label or the end of the
@@ -1553,6 +1610,20 @@ mod tests {
                 vec![(A, s("IMEISV"), s("from IMEISV"))],
             ),
             ("IMEI 1\n352099001761481", vec![(A, s("IMEI 1"), None)]),
+            // One digit too many (a Bengali glyph read as two digits): the deletion that gives
+            // a Luhn-valid IMEI with the page's other IMEI's TAC.
+            (
+                "IMEI 1: 352099001761481\nIMEI 2: ৩৫২০ ৯৪৯০০ ১৭৬১ ৪৯৯",
+                vec![
+                    (A, s("IMEI 1"), None),
+                    (B, s("IMEI 2"), s("repaired: extra digit deleted at 6")),
+                ],
+            ),
+            // … but not without another IMEI of the same TAC on the page.
+            (
+                "IMEI 1: 490154203237518\nIMEI 2: 3520949001761499",
+                vec![("490154203237518", s("IMEI 1"), None)],
+            ),
             ("হারানো ফোনের নম্বর 352099001761481 ছিল", vec![(A, None, None)]),
             // The same IMEI twice is one IMEI.
             (

@@ -183,8 +183,12 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
     // confident one without (the English model reads Bengali digits confidently and wrongly).
     let mut best: Option<(bool, f32, String)> = None;
     // The text height, then larger: small, blurred digits of phone photos read better larger.
-    for scale in [1.0f32, 1.5] {
-        let crop = layout.crop(&ink, &merged, target * scale);
+    // Last, twice as large and sharpened, for blurred small digits.
+    for (scale, sharpen) in [(1.0f32, false), (1.5, false), (2.0, true)] {
+        let mut crop = layout.crop(&ink, &merged, target * scale);
+        if sharpen {
+            crop.image = image::imageops::unsharpen(&crop.image, 1.5, 8);
+        }
         for lang in &cfg.digit_languages {
             if check_languages(&dir, lang).is_err() {
                 continue;
