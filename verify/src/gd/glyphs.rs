@@ -14,6 +14,8 @@ use crate::report::{Finding, Region, Severity, Stage};
 pub struct GlyphConfig {
     /// Baseline step (share of the glyph height) a run must show.
     pub min_offset: f32,
+    /// Largest step (share of the glyph height) still read as a paste rather than another row.
+    pub max_offset: f32,
     /// Fewest glyphs in the suspect run, and fewest left to fit the line to.
     pub min_run: usize,
     pub min_rest: usize,
@@ -26,6 +28,7 @@ impl Default for GlyphConfig {
     fn default() -> Self {
         GlyphConfig {
             min_offset: 0.16,
+            max_offset: 0.6,
             min_run: 2,
             min_rest: 4,
             min_glyph_height: 10,
@@ -207,6 +210,10 @@ fn worst_run(
             let step = step_b.min(step_t).max(0.0) - rest_dev;
             // Height is not compared: Bengali digits differ in height by design, and a
             // separator (`/`, `-`) or a label letter is taller or shorter than a digit.
+            // More than about half a glyph is another row, not a paste.
+            if step + rest_dev > cfg.max_offset * h_rest {
+                continue;
+            }
             let score = step / h_rest / cfg.min_offset;
             let why = format!(
                 "{} of its characters sit {:.0} px off the line of the others",
@@ -251,16 +258,28 @@ pub fn alignment(
                     bottom - top,
                 )
             });
-        let g = glyphs(page, line, cfg);
-        let inside = |x: &Glyph| {
-            let c = x.cx() as u32;
-            c >= f.region.x && c < f.region.x + f.region.w
-        };
-        let Some(first_in) = g.iter().position(inside) else {
-            continue;
-        };
-        let end_in = g.iter().rposition(inside).map_or(first_in, |i| i + 1);
-        let Some((a, b, why)) = worst_run(&g, first_in..end_in, cfg) else {
+        // Only glyphs on the field's own row: centres within a third of its height of it.
+        let band = (
+            f.region.y.saturating_sub(f.region.h / 3),
+            f.region.y + f.region.h + f.region.h / 3,
+        );
+        let g: Vec<Glyph> = glyphs(page, line, cfg)
+            .into_iter()
+            .filter(|x| {
+                let cy = ((x.top + x.bottom) / 2.0) as u32;
+                cy >= band.0 && cy <= band.1
+            })
+            .collect();
+        // The field's own glyphs only: a label in another script (Bengali letters hang from a
+        // headline) is no reference for digits.
+        let g: Vec<Glyph> = g
+            .into_iter()
+            .filter(|x| {
+                let c = x.cx() as u32;
+                c >= f.region.x && c < f.region.x + f.region.w
+            })
+            .collect();
+        let Some((a, b, why)) = worst_run(&g, 0..g.len(), cfg) else {
             continue;
         };
         let (Some(first), Some(last)) = (g.get(a), g.get(b)) else {

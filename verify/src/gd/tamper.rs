@@ -23,7 +23,7 @@ pub struct TamperConfig {
     /// Neighbour chunks compared with (nearest first).
     pub neighbours: usize,
     /// Smallest relative drop in paper noise that counts (0.5 = half the neighbours' noise);
-    /// a rise must be twice as large.
+    /// a rise must be three times as large (dense digits on a JPEG ring more than text).
     pub min_noise_ratio: f32,
     /// Smallest change in the noise's neighbour correlation (grain) that counts.
     pub min_grain_step: f32,
@@ -229,7 +229,7 @@ fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Op
     let noise_off = if noise_ratio < 0.0 {
         -noise_ratio > cfg.min_noise_ratio
     } else {
-        noise_ratio > 2.0 * cfg.min_noise_ratio
+        noise_ratio > 3.0 * cfg.min_noise_ratio
     };
     if noise_z.abs() > cfg.min_z && noise_off {
         return Some(format!(
