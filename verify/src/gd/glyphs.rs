@@ -169,7 +169,9 @@ fn worst_run(
     // value (then the label on the same line is the reference).
     for start in within.clone() {
         for end in (start + cfg.min_run)..=within.end {
-            if n - (end - start) < cfg.min_rest {
+            // The run is the minority: pasted digits are compared with the printed ones
+            // around them, never the other way round.
+            if n - (end - start) < cfg.min_rest || 2 * (end - start) > n {
                 continue;
             }
             let rest: Vec<&Glyph> = g[..start].iter().chain(&g[end..]).collect();
