@@ -196,3 +196,37 @@ fn gd_stages_report_progress_in_order() {
     );
     assert_eq!(events.0.last().map(|e| e.1), Some(100));
 }
+
+#[test]
+fn upside_down_text_reads_less_legibly_than_upright() {
+    // The tie-breaker used when the ink profiles cannot tell up from down.
+    use verify::gd::{ocr, orient};
+    for seed in [2, 5] {
+        let g = scan(Variant::Clean, seed);
+        let page = image::load_from_memory(&g.bytes).expect("image").to_rgb8();
+        let cfg = ocr::OcrConfig::default();
+        let up = ocr::legibility(&page, &cfg, 6);
+        let down = ocr::legibility(&orient::turned(&page, orient::Turn::Cw180), &cfg, 6);
+        assert!(up > 0.6, "upright legibility {up}");
+        assert!(up > down + 0.1, "upright {up} vs upside down {down}");
+    }
+}
+
+#[test]
+fn a_page_laid_upside_down_is_turned_and_read() {
+    let g = scan(Variant::Clean, 4);
+    let img = image::load_from_memory(&g.bytes).expect("image").to_rgb8();
+    let turned = image::imageops::rotate180(&img);
+    let mut png = Vec::new();
+    turned
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encode");
+    let r = run(&png, &g.label.typed_imeis);
+    let mut want = g.label.document_imeis.clone();
+    want.sort();
+    assert_eq!(imeis(&r), want, "{:#?}", r.findings);
+    assert_eq!(
+        r.fields.get("page_turned").and_then(|v| v.as_text()),
+        Some("180")
+    );
+}

@@ -89,6 +89,9 @@ impl Default for GdBudgets {
     }
 }
 
+/// Lines read each way up when the ink profiles cannot tell up from down.
+const LEGIBILITY_LINES: usize = 6;
+
 /// What the GD stages add to the report.
 #[derive(Debug, Default)]
 pub(crate) struct GdOutcome {
@@ -138,7 +141,26 @@ pub(crate) fn analyze(
     index: &dyn DuplicateIndex,
 ) -> GdOutcome {
     let mut out = GdOutcome::default();
-    let (upright, turn) = orient::upright(capture.map_or(img, |c| &c.page));
+    let flat = capture.map_or(img, |c| &c.page);
+    let guess = orient::guess(flat);
+    let mut turn = guess.turn;
+    if guess.uncertain() {
+        // Too few headline votes to tell up from down: read a few lines both ways.
+        let one = ocr::legibility(
+            &orient::turned(flat, guess.turn),
+            &cfg.ocr,
+            LEGIBILITY_LINES,
+        );
+        let other = ocr::legibility(
+            &orient::turned(flat, guess.flipped),
+            &cfg.ocr,
+            LEGIBILITY_LINES,
+        );
+        if other > one {
+            turn = guess.flipped;
+        }
+    }
+    let upright = orient::turned(flat, turn);
     let page = &upright;
     let map = Mapper {
         capture,

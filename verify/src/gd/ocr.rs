@@ -136,6 +136,43 @@ pub fn read_page(
     })
 }
 
+/// How legible `page` is the way it lies: the mean OCR confidence, weighted by characters, of
+/// its `lines` widest text segments. Upside-down text reads with low confidence, so comparing
+/// a page with its half-turn tells up from down where the ink profiles could not.
+///
+/// Returns 0 when nothing could be read (including missing language data).
+pub fn legibility(page: &RgbImage, cfg: &OcrConfig, lines: usize) -> f32 {
+    let dir = cfg.tessdata_dir();
+    if check_languages(&dir, &cfg.languages).is_err() {
+        return 0.0;
+    }
+    let ink = ink_image(page);
+    let layout = Layout::find(&ink, true);
+    let mut widest: Vec<&Segment> = layout.segments.iter().collect();
+    widest.sort_by_key(|s| std::cmp::Reverse(s.bbox.w));
+    widest.truncate(lines);
+    let target = cfg.target_height.clamp(8, 200) as f32;
+    let (mut sum, mut chars) = (0.0f32, 0usize);
+    for seg in widest {
+        let crop = layout.crop(&ink, seg, target);
+        let Ok(Ok(words)) = with_engine(&dir, &cfg.languages, Purpose::Text, |api| {
+            recognise_line(api, &crop)
+        }) else {
+            continue;
+        };
+        for w in words {
+            let n = w.text.chars().count();
+            sum += w.conf * n as f32;
+            chars += n;
+        }
+    }
+    if chars == 0 {
+        0.0
+    } else {
+        sum / chars as f32
+    }
+}
+
 /// Re-read a number field in `region` of `page` with digit-only settings: every model in
 /// [`OcrConfig::digit_languages`] reads it (single-line mode, whitelist of ASCII and Bengali
 /// digits, `-`, `/` and space) and the most confident non-empty read wins.

@@ -140,10 +140,45 @@ fn headline_vote(mask: &GrayImage) -> f32 {
 
 /// Turn `page` upright; returns the upright page and the turn applied.
 pub fn upright(page: &RgbImage) -> (RgbImage, Turn) {
+    let guess = guess(page);
+    (turned(page, guess.turn), guess.turn)
+}
+
+/// `page` turned clockwise by `t` (a copy).
+pub fn turned(page: &RgbImage, t: Turn) -> RgbImage {
+    turn(page, t)
+}
+
+/// What the profiles say about which way is up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Guess {
+    /// The turn that makes the page upright, by the profiles.
+    pub turn: Turn,
+    /// The same axis the other way up (the upside-down reading of `turn`).
+    pub flipped: Turn,
+    /// Net headline votes (lines whose densest row is in the upper half minus lower half);
+    /// few votes either way means the profiles could not tell up from down.
+    pub margin: f32,
+}
+
+impl Guess {
+    /// Whether the headline votes were too few to trust (a page of mostly Latin text, or
+    /// little text): the caller should check the other way up with OCR.
+    pub fn uncertain(&self) -> bool {
+        self.margin.abs() <= 3.0
+    }
+}
+
+/// Guess the turn that makes `page` upright from ink profiles alone (no OCR).
+pub fn guess(page: &RgbImage) -> Guess {
     let mask = ink(page, 900);
     let (w, h) = mask.dimensions();
     if w < 32 || h < 32 {
-        return (page.clone(), Turn::None);
+        return Guess {
+            turn: Turn::None,
+            flipped: Turn::Cw180,
+            margin: f32::INFINITY,
+        };
     }
     let rows: Vec<u32> = (0..h)
         .map(|y| (0..w).filter(|&x| mask.get_pixel(x, y).0[0] > 0).count() as u32)
@@ -163,11 +198,18 @@ pub fn upright(page: &RgbImage) -> (RgbImage, Turn) {
         imageops::rotate90(&mask)
     };
     let vote = headline_vote(&base_mask);
-    let t = if vote < 0.0 { flipped } else { base };
-    if t == Turn::None {
-        (page.clone(), t)
+    if vote < 0.0 {
+        Guess {
+            turn: flipped,
+            flipped: base,
+            margin: -vote,
+        }
     } else {
-        (turn(page, t), t)
+        Guess {
+            turn: base,
+            flipped,
+            margin: vote,
+        }
     }
 }
 

@@ -258,9 +258,20 @@ fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Op
             }
         ));
     }
+    // Ink alone is weak evidence: the values of a form are often written or typed in another
+    // ink or weight than its printed labels, and thin strokes read lighter than bold ones. A
+    // darker or lighter ink counts only when the paper under it also stands out somewhat.
+    let paper_half =
+        paper_z.abs() > 0.5 * cfg.min_z && (m.paper - paper_med).abs() > 0.5 * cfg.min_paper_step;
+    let noise_half = noise_z.abs() > 0.5 * cfg.min_z && noise_off;
+    let grain_half =
+        grain_z.abs() > 0.5 * cfg.min_z && (m.grain - grain_med).abs() > 0.5 * cfg.min_grain_step;
     let (ink_med, ink_mad) = robust(|n| n.ink);
     let ink_z = (m.ink - ink_med) / ink_mad.max(3.0);
-    if ink_z.abs() > cfg.min_z && (m.ink - ink_med).abs() > 2.0 * cfg.min_paper_step {
+    if (paper_half || noise_half || grain_half)
+        && ink_z.abs() > cfg.min_z
+        && (m.ink - ink_med).abs() > 2.0 * cfg.min_paper_step
+    {
         return Some(format!(
             "its ink is {:.0} grey levels {} than the text around it",
             (m.ink - ink_med).abs(),
@@ -567,6 +578,25 @@ mod tests {
         let (img, lines) = page();
         let fields = [field(Region::new(200, 240, 300, 30)), field(lines[9])];
         let found = consistency(&img, &fields, &lines, &TamperConfig::default());
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn a_value_in_another_ink_on_the_same_paper_passes() {
+        // A form's value written in a lighter pen (or a thinner face) than its printed labels:
+        // same paper, same noise, only the ink differs.
+        let (mut img, lines) = page();
+        let mut rng = Rng(5);
+        for y in 246..264 {
+            for x in 300..420 {
+                if (x / 7 + y / 11) % 3 == 0 {
+                    let v = (110 + rng.next()).clamp(0, 255) as u8;
+                    img.put_pixel(x, y, Rgb([v, v, v]));
+                }
+            }
+        }
+        let f = field(Region::new(200, 240, 300, 30));
+        let found = consistency(&img, &[f], &lines, &TamperConfig::default());
         assert!(found.is_empty(), "{found:#?}");
     }
 
