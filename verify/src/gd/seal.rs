@@ -39,6 +39,10 @@ pub struct SealConfig {
     pub max_spread: f32,
     /// Least seal score (coverage weighed by roundness).
     pub min_seal_score: f32,
+    /// Ring search (when the outermost ink does not fit a circle): least share of angular bins
+    /// with ink on the ring, and most share with ink just outside it.
+    pub min_ring_presence: f32,
+    pub max_ring_clutter: f32,
     /// Signature block size range (width; height is checked against `max_signature_height`).
     pub min_signature_width: f32,
     pub max_signature_width: f32,
@@ -57,6 +61,8 @@ impl Default for SealConfig {
             min_coverage: 0.45,
             max_spread: 0.06,
             min_seal_score: 0.35,
+            min_ring_presence: 0.55,
+            max_ring_clutter: 0.25,
             min_signature_width: 0.05,
             max_signature_width: 0.5,
             max_signature_height: 0.2,
@@ -395,23 +401,30 @@ pub fn find_seals_in(
                 }
             }
         }
-        if !ok || r < rmin || r > rmax {
+        let fitted = (ok && r >= rmin && r <= rmax).then(|| {
+            let outer = outer_points(mask, c, 1.2 * r, None);
+            let radii: Vec<f32> = outer.iter().flatten().map(|p| p.2).collect();
+            let on_ring = radii
+                .iter()
+                .filter(|&&d| d >= 0.85 * r && d <= 1.1 * r)
+                .count();
+            let coverage = on_ring as f32 / BINS as f32;
+            let mut dev: Vec<f32> = radii.iter().map(|d| (d - r).abs() / r).collect();
+            dev.sort_by(f32::total_cmp);
+            let spread = dev.get(dev.len() / 2).copied().unwrap_or(1.0);
+            let score = coverage.min(1.0) * (1.0 - (spread / (2.0 * cfg.max_spread)).min(1.0));
+            (c, r, coverage, spread, score)
+        });
+        let accepted = fitted.filter(|&(_, _, coverage, spread, score)| {
+            coverage >= cfg.min_coverage && spread <= cfg.max_spread && score >= cfg.min_seal_score
+        });
+        // The outermost ink fits a stamp drawn over (or under) a signature, another stamp or
+        // print badly: search for the ring itself.
+        let Some((c, r, coverage, spread, score)) =
+            accepted.or_else(|| ring_search(mask, b, rmin, rmax, cfg))
+        else {
             continue;
-        }
-        let outer = outer_points(mask, c, 1.2 * r, None);
-        let radii: Vec<f32> = outer.iter().flatten().map(|p| p.2).collect();
-        let on_ring = radii
-            .iter()
-            .filter(|&&d| d >= 0.85 * r && d <= 1.1 * r)
-            .count();
-        let coverage = on_ring as f32 / BINS as f32;
-        let mut dev: Vec<f32> = radii.iter().map(|d| (d - r).abs() / r).collect();
-        dev.sort_by(f32::total_cmp);
-        let spread = dev.get(dev.len() / 2).copied().unwrap_or(1.0);
-        let score = coverage.min(1.0) * (1.0 - (spread / (2.0 * cfg.max_spread)).min(1.0));
-        if coverage < cfg.min_coverage || spread > cfg.max_spread || score < cfg.min_seal_score {
-            continue;
-        }
+        };
         if found
             .iter()
             .any(|f| (f.cx - c.0).hypot(f.cy - c.1) < 0.5 * f.radius.max(r) && f.score >= score)
@@ -447,6 +460,165 @@ pub fn find_seals_in(
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(out)
+}
+
+/// A circle judged: (centre, radius, coverage, spread, score).
+type CircleFit = ((f32, f32), f32, f32, f32, f32);
+
+/// The best ring of a search: its score, centre, radius, and the shares of angular bins with
+/// ink on it and just outside it.
+#[derive(Debug, Clone, Copy)]
+struct Ring {
+    score: f32,
+    centre: (f32, f32),
+    radius: f32,
+    presence: f32,
+    clutter: f32,
+}
+
+/// Radius bins of the ring search.
+const RING_BINS: usize = 128;
+
+/// The best ring over `centres` and radii
+/// `rmin..=rmax` (see [`ring_search`]); `rstep` is the radius bin size.
+fn best_ring(
+    pts: &[(f32, f32)],
+    centres: &[(f32, f32)],
+    rmin: f32,
+    rmax: f32,
+    rstep: f32,
+) -> Option<Ring> {
+    let reach = rstep * RING_BINS as f32;
+    let upto = |k: usize| -> u128 {
+        if k >= 127 {
+            u128::MAX
+        } else {
+            (1u128 << (k + 1)) - 1
+        }
+    };
+    let band = |lo: f32, hi: f32| -> u128 {
+        let a = ((lo / rstep) as usize).min(RING_BINS - 1);
+        let z = ((hi / rstep).ceil() as usize).min(RING_BINS - 1);
+        upto(z) & !(if a == 0 { 0 } else { upto(a - 1) })
+    };
+    let mut best: Option<Ring> = None;
+    let mut occ = [0u128; BINS];
+    for &(cx, cy) in centres {
+        occ.fill(0);
+        for &(x, y) in pts {
+            let (dx, dy) = (x - cx, y - cy);
+            let d = dx.hypot(dy);
+            if d >= reach || d < 1.0 {
+                continue;
+            }
+            let a = dy.atan2(dx) + std::f32::consts::PI;
+            let bin = ((a / std::f32::consts::TAU * BINS as f32) as usize).min(BINS - 1);
+            let rb = ((d / rstep) as usize).min(RING_BINS - 1);
+            occ[bin] |= 1u128 << rb;
+        }
+        let mut r = rmin;
+        while r <= rmax {
+            let ring = band(0.93 * r, 1.05 * r);
+            let outside = band(1.15 * r, 1.35 * r);
+            let presence = occ.iter().filter(|o| *o & ring != 0).count() as f32 / BINS as f32;
+            let clutter = occ.iter().filter(|o| *o & outside != 0).count() as f32 / BINS as f32;
+            // Among centres that see the same ring, the one whose ink lies closest on it.
+            let tight = band(0.975 * r, 1.025 * r);
+            let on_line = occ.iter().filter(|o| *o & tight != 0).count() as f32 / BINS as f32;
+            let score = presence - clutter + 0.25 * on_line;
+            if best.as_ref().is_none_or(|b| score > b.score) {
+                best = Some(Ring {
+                    score,
+                    centre: (cx, cy),
+                    radius: r,
+                    presence,
+                    clutter,
+                });
+            }
+            r += (0.5 * rstep).max(0.5);
+        }
+    }
+    best
+}
+
+/// A seal ring inside blob `b` of `mask` found by search rather than by fitting the outermost
+/// ink: every centre on a grid over the blob and every radius in `rmin..=rmax` is scored by the
+/// share of angular bins with ink on a thin band at that radius (`presence`) less the share
+/// with ink just outside it (`clutter`: a ring stands on clear paper, a block of handwriting or
+/// print does not). Overlapping ink breaks the outermost-point fit but hides only a few bins
+/// of the ring. Returns (centre, radius, coverage, spread, score) when the best ring is clear.
+fn ring_search(
+    mask: &GrayImage,
+    b: &Blob,
+    rmin: f32,
+    rmax: f32,
+    cfg: &SealConfig,
+) -> Option<CircleFit> {
+    let (w, h) = mask.dimensions();
+    let reach = 1.4 * rmax;
+    let (bx0, by0, bx1, by1) = (b.x0 as f32, b.y0 as f32, b.x1 as f32, b.y1 as f32);
+    let x0 = (bx0 - 0.4 * rmax).max(0.0) as u32;
+    let y0 = (by0 - 0.4 * rmax).max(0.0) as u32;
+    let x1 = ((bx1 + 0.4 * rmax) as u32).min(w.saturating_sub(1));
+    let y1 = ((by1 + 0.4 * rmax) as u32).min(h.saturating_sub(1));
+    let mut pts: Vec<(f32, f32)> = Vec::new();
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            if mask.get_pixel(x, y).0[0] > 0 {
+                pts.push((x as f32, y as f32));
+            }
+        }
+    }
+    if pts.len() < BINS {
+        return None;
+    }
+    // Enough points to see every bin of a ring, few enough to stay fast.
+    let keep = pts.len().div_ceil(30_000);
+    let pts: Vec<(f32, f32)> = pts.into_iter().step_by(keep).collect();
+    let rstep = reach / RING_BINS as f32;
+    let step = (rmin / 5.0).max(2.0);
+    // Coarse grid over the blob, then every pixel around the best centre.
+    let mut centres = Vec::new();
+    let mut cy = by0;
+    while cy <= by1 {
+        let mut cx = bx0;
+        while cx <= bx1 {
+            centres.push((cx, cy));
+            cx += step;
+        }
+        cy += step;
+    }
+    let coarse = best_ring(&pts, &centres, rmin, rmax, rstep)?;
+    let (cx, cy) = coarse.centre;
+    let k = step.ceil() as i32;
+    let fine: Vec<(f32, f32)> = (-k..=k)
+        .flat_map(|dy| (-k..=k).map(move |dx| (cx + dx as f32, cy + dy as f32)))
+        .collect();
+    let (lo, hi) = (
+        (coarse.radius * 0.9).max(rmin),
+        (coarse.radius * 1.1).min(rmax),
+    );
+    let best = best_ring(&pts, &fine, lo, hi, rstep);
+    let Ring {
+        centre: c,
+        radius: r,
+        presence,
+        clutter,
+        ..
+    } = best?;
+    let score = presence - clutter;
+    if presence < cfg.min_ring_presence || clutter > cfg.max_ring_clutter || score < 0.45 {
+        return None;
+    }
+    // Spread: how far the ring's ink strays from the circle, as the fit reports it.
+    let mut dev: Vec<f32> = pts
+        .iter()
+        .map(|&(x, y)| ((x - c.0).hypot(y - c.1) - r).abs() / r)
+        .filter(|&d| d <= 0.07)
+        .collect();
+    dev.sort_by(f32::total_cmp);
+    let spread = dev.get(dev.len() / 2).copied().unwrap_or(0.0);
+    Some((c, r, presence, spread, score))
 }
 
 /// For each of [`BINS`] angular bins around `c`: the ink pixel farthest from `c` within
@@ -828,6 +1000,113 @@ mod tests {
         });
         let (cx, cy, r) = kasa_fit(pts).expect("a fit");
         assert!((cx - 50.0).abs() < 0.01 && (cy - 40.0).abs() < 0.01 && (r - 10.0).abs() < 0.01);
+    }
+
+    /// A paper page with a purple seal ring (a third of it faded away) at (500, 600), radius
+    /// 90, crossed by a blue pen signature and a second, square stamp touching it.
+    fn page_with_overlapped_seal() -> RgbImage {
+        RgbImage::from_fn(1000, 1400, |x, y| {
+            let (dx, dy) = (x as f32 - 500.0, y as f32 - 600.0);
+            let d = dx.hypot(dy);
+            let a = dy.atan2(dx);
+            let ring =
+                ((d - 90.0).abs() < 2.5 || (d - 80.0).abs() < 1.5) && !(0.3..2.4).contains(&a);
+            // Signature: a wavy pen line from far left into the seal.
+            let sx = x as f32;
+            let wave = 560.0 + 25.0 * (sx / 17.0).sin();
+            let signature = (330.0..540.0).contains(&sx) && (y as f32 - wave).abs() < 1.5;
+            // A square "RECEIVED" stamp overlapping the ring's upper right.
+            let square = (560..700).contains(&x)
+                && (420..520).contains(&y)
+                && ((560..564).contains(&x)
+                    || (696..700).contains(&x)
+                    || (420..424).contains(&y)
+                    || (516..520).contains(&y));
+            if ring {
+                image::Rgb([120, 60, 170])
+            } else if signature {
+                image::Rgb([40, 60, 170])
+            } else if square {
+                image::Rgb([60, 90, 200])
+            } else {
+                image::Rgb([242, 240, 232])
+            }
+        })
+    }
+
+    #[test]
+    fn a_seal_under_a_signature_and_another_stamp_is_found() {
+        let page = page_with_overlapped_seal();
+        let found = find_seals(&page, &SealConfig::default(), &Deadline::none()).expect("runs");
+        let best = found.first().expect("a seal");
+        assert!(
+            (best.cx - 500.0).abs() < 8.0 && (best.cy - 600.0).abs() < 8.0,
+            "{best:?}"
+        );
+        assert!((best.radius - 90.0).abs() < 10.0, "{best:?}");
+    }
+
+    /// A mask holding a ring at (200, 200), radius 80, with a quarter missing, and `extra`.
+    fn ring_mask(extra: impl Fn(u32, u32) -> bool) -> GrayImage {
+        GrayImage::from_fn(400, 400, |x, y| {
+            let (dx, dy) = (x as f32 - 200.0, y as f32 - 200.0);
+            let on = (dx.hypot(dy) - 80.0).abs() < 2.0 && !(dx > 0.0 && dy > 0.0);
+            Luma([if on || extra(x, y) { 255 } else { 0 }])
+        })
+    }
+
+    fn whole(mask: &GrayImage) -> Blob {
+        Blob {
+            x0: 0,
+            y0: 0,
+            x1: mask.width() - 1,
+            y1: mask.height() - 1,
+            n: 1,
+        }
+    }
+
+    #[test]
+    fn ring_search_finds_a_ring_whose_outermost_ink_is_a_scribble() {
+        // Pen strokes leave the ring outwards on the left and at the top: the outermost ink of
+        // those bins is far off the circle, but the ring is still there.
+        let mask = ring_mask(|x, y| {
+            ((y as i32 - 200).abs() < 2 && x < 140) || ((x as i32 - 190).abs() < 2 && y < 140)
+        });
+        let (c, r, ..) =
+            ring_search(&mask, &whole(&mask), 30.0, 150.0, &SealConfig::default()).expect("a ring");
+        assert!(
+            (c.0 - 200.0).abs() < 6.0 && (c.1 - 200.0).abs() < 6.0,
+            "{c:?}"
+        );
+        assert!((r - 80.0).abs() < 6.0, "{r}");
+    }
+
+    #[test]
+    fn ring_search_refuses_a_block_of_handwriting() {
+        // Ink everywhere at every radius: no clear paper outside any ring.
+        let mask = GrayImage::from_fn(400, 400, |x, y| {
+            Luma([if (x + 2 * y) % 23 < 2 || (3 * x + y) % 29 < 2 {
+                255
+            } else {
+                0
+            }])
+        });
+        assert!(ring_search(&mask, &whole(&mask), 30.0, 150.0, &SealConfig::default()).is_none());
+    }
+
+    #[test]
+    fn a_signature_alone_is_no_seal() {
+        let page = RgbImage::from_fn(1000, 1400, |x, y| {
+            let sx = x as f32;
+            let wave = 560.0 + 25.0 * (sx / 17.0).sin();
+            if (250.0..620.0).contains(&sx) && (y as f32 - wave).abs() < 1.5 {
+                image::Rgb([40, 60, 170])
+            } else {
+                image::Rgb([242, 240, 232])
+            }
+        });
+        let found = find_seals(&page, &SealConfig::default(), &Deadline::none()).expect("runs");
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
