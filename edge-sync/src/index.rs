@@ -332,8 +332,8 @@ impl TableFile {
         }
     }
 
-    /// Every entry in key order (reads the whole file sequentially).
-    fn read_all(&self) -> Result<Vec<(u64, Option<Pair>)>, IndexError> {
+    /// The whole file as arrays (reads it sequentially).
+    fn read_raw(&self) -> Result<Raw, IndexError> {
         let n = to_usize(self.header.n);
         let mut file = &self.file;
         file.seek(SeekFrom::Start(self.header.lows_at()))
@@ -347,39 +347,156 @@ impl TableFile {
         reader
             .read_exact(&mut pair_bytes)
             .map_err(io_at(&self.path))?;
+        let raw = Raw {
+            offsets: self.offsets.clone(),
+            lows,
+            metas,
+            pair_offsets,
+            pair_bytes,
+        };
+        let pairs = raw.pair_offsets.len().saturating_sub(1);
+        let bad_meta = raw
+            .metas
+            .iter()
+            .any(|&m| m != TOMBSTONE && to_usize(u64::from(m)) >= pairs);
+        let bad_pairs = raw.pair_offsets.windows(2).any(|w| w[0] > w[1])
+            || raw.pair_offsets.last().map(|&e| u64::from(e)) != Some(self.header.pair_bytes);
+        if bad_meta || bad_pairs {
+            return Err(IndexError::Corrupt {
+                path: self.path.clone(),
+                why: "bad pair table".into(),
+            });
+        }
+        Ok(raw)
+    }
+
+    /// Every entry in key order, pairs decoded (for overlays, which are small).
+    fn read_all(&self) -> Result<Vec<(u64, Option<Pair>)>, IndexError> {
+        let raw = self.read_raw()?;
         let corrupt = || IndexError::Corrupt {
             path: self.path.clone(),
-            why: "bad pair table".into(),
+            why: "bad pair record".into(),
         };
-        let mut pairs = Vec::with_capacity(pair_offsets.len().saturating_sub(1));
-        for w in pair_offsets.windows(2) {
-            let bytes = pair_bytes
+        let mut pairs = Vec::with_capacity(raw.pair_offsets.len().saturating_sub(1));
+        for w in raw.pair_offsets.windows(2) {
+            let bytes = raw
+                .pair_bytes
                 .get(to_usize(u64::from(w[0]))..to_usize(u64::from(w[1])))
                 .ok_or_else(corrupt)?;
             pairs.push(Arc::new(decode_pair(bytes).ok_or_else(corrupt)?));
         }
-        let mut out = Vec::with_capacity(n);
-        for bucket in 0..BUCKETS {
-            let (lo, hi) = (
-                to_usize(u64::from(self.offsets[bucket])),
-                to_usize(u64::from(self.offsets[bucket + 1])),
-            );
-            for i in lo..hi {
-                let key = ((bucket as u64) << BUCKET_SHIFT) | u64::from(lows[i]);
-                let pair = match metas[i] {
-                    TOMBSTONE => None,
-                    id => Some(
-                        pairs
-                            .get(to_usize(u64::from(id)))
-                            .ok_or_else(corrupt)?
-                            .clone(),
-                    ),
-                };
-                out.push((key, pair));
-            }
-        }
+        let mut out = Vec::with_capacity(raw.lows.len());
+        raw.for_each(|key, meta| {
+            let pair = match meta {
+                TOMBSTONE => None,
+                id => pairs.get(to_usize(u64::from(id))).cloned(),
+            };
+            out.push((key, pair));
+        });
         Ok(out)
     }
+}
+
+/// An index file's arrays, as written.
+#[derive(Debug, Default)]
+struct Raw {
+    offsets: Vec<u32>,
+    lows: Vec<u32>,
+    metas: Vec<u32>,
+    pair_offsets: Vec<u32>,
+    pair_bytes: Vec<u8>,
+}
+
+impl Raw {
+    fn empty() -> Self {
+        Self {
+            offsets: vec![0; BUCKETS + 1],
+            pair_offsets: vec![0],
+            ..Self::default()
+        }
+    }
+
+    /// Visit (key, meta) in key order.
+    fn for_each(&self, mut f: impl FnMut(u64, u32)) {
+        for bucket in 0..BUCKETS {
+            let (lo, hi) = (
+                self.offsets[bucket] as usize,
+                self.offsets[bucket + 1] as usize,
+            );
+            for i in lo..hi {
+                f(
+                    ((bucket as u64) << BUCKET_SHIFT) | u64::from(self.lows[i]),
+                    self.metas[i],
+                );
+            }
+        }
+    }
+
+    /// Append a key (above every key so far) with its meta id.
+    fn push(&mut self, key: u64, meta: u32) {
+        let bucket = to_usize(key >> BUCKET_SHIFT);
+        self.offsets[bucket + 1] += 1;
+        self.lows.push((key & u64::from(u32::MAX)) as u32);
+        self.metas.push(meta);
+    }
+
+    /// Turn per-bucket counts (from [`Self::push`]) into start offsets.
+    fn finish_offsets(&mut self) {
+        for b in 0..BUCKETS {
+            self.offsets[b + 1] += self.offsets[b];
+        }
+    }
+
+    /// Append a pair record; its id.
+    fn add_pair(&mut self, pair: &(String, String)) -> u32 {
+        for text in [&pair.0, &pair.1] {
+            let text = truncate_utf8(text, usize::from(u16::MAX));
+            self.pair_bytes
+                .extend_from_slice(&u16::try_from(text.len()).unwrap_or(u16::MAX).to_le_bytes());
+            self.pair_bytes.extend_from_slice(text.as_bytes());
+        }
+        self.pair_offsets
+            .push(u32::try_from(self.pair_bytes.len()).unwrap_or(u32::MAX));
+        u32::try_from(self.pair_offsets.len() - 2).unwrap_or(TOMBSTONE)
+    }
+}
+
+/// Write `raw` as an index file, atomically.
+fn write_raw(
+    path: &Path,
+    kind: u64,
+    version: u64,
+    base_version: u64,
+    hash: StateHash,
+    total: u64,
+    raw: &Raw,
+) -> Result<(), IndexError> {
+    if raw.pair_bytes.len() >= u32::MAX as usize {
+        return Err(IndexError::Corrupt {
+            path: path.to_owned(),
+            why: "pair table over 4 GiB".into(),
+        });
+    }
+    let header = Header {
+        kind,
+        version,
+        base_version,
+        hash,
+        n: raw.lows.len() as u64,
+        total,
+        pairs: raw.pair_offsets.len().saturating_sub(1) as u64,
+        pair_bytes: raw.pair_bytes.len() as u64,
+    };
+    fsutil::write_atomic(path, |w| {
+        w.write_all(&header.encode())?;
+        for list in [&raw.offsets, &raw.lows, &raw.metas, &raw.pair_offsets] {
+            for v in list.iter() {
+                w.write_all(&v.to_le_bytes())?;
+            }
+        }
+        w.write_all(&raw.pair_bytes)
+    })
+    .map_err(io_at(path))
 }
 
 fn to_usize(v: u64) -> usize {
@@ -406,14 +523,12 @@ fn write_table<'a>(
     base_version: u64,
     hash: StateHash,
     total: u64,
-    entries: impl Iterator<Item = (u64, Option<&'a (String, String)>)> + Clone,
+    entries: impl Iterator<Item = (u64, Option<&'a (String, String)>)>,
 ) -> Result<(), IndexError> {
-    let mut offsets = vec![0u32; BUCKETS + 1];
-    let mut pair_ids: HashMap<&'a (String, String), u32> = HashMap::new();
-    let mut pair_list: Vec<&'a (String, String)> = Vec::new();
-    let mut n = 0u64;
+    let mut raw = Raw::empty();
+    let mut ids: HashMap<&'a (String, String), u32> = HashMap::new();
     let mut last: Option<u64> = None;
-    for (key, pair) in entries.clone() {
+    for (key, pair) in entries {
         if key >= BODY_LIMIT || last.is_some_and(|l| l >= key) {
             return Err(IndexError::Corrupt {
                 path: path.to_owned(),
@@ -421,67 +536,21 @@ fn write_table<'a>(
             });
         }
         last = Some(key);
-        offsets[to_usize(key >> BUCKET_SHIFT) + 1] += 1;
-        n += 1;
-        if let Some(p) = pair {
-            if !pair_ids.contains_key(p) {
-                pair_ids.insert(p, u32::try_from(pair_list.len()).unwrap_or(TOMBSTONE));
-                pair_list.push(p);
-            }
-        }
+        let meta = match pair {
+            None => TOMBSTONE,
+            Some(p) => match ids.get(p) {
+                Some(&id) => id,
+                None => {
+                    let id = raw.add_pair(p);
+                    ids.insert(p, id);
+                    id
+                }
+            },
+        };
+        raw.push(key, meta);
     }
-    for b in 0..BUCKETS {
-        offsets[b + 1] += offsets[b];
-    }
-    let mut pair_offsets = Vec::with_capacity(pair_list.len() + 1);
-    let mut pair_bytes = 0u64;
-    pair_offsets.push(0u32);
-    for p in &pair_list {
-        pair_bytes += 4
-            + p.0.len().min(usize::from(u16::MAX)) as u64
-            + p.1.len().min(usize::from(u16::MAX)) as u64;
-        pair_offsets.push(u32::try_from(pair_bytes).map_err(|_| IndexError::Corrupt {
-            path: path.to_owned(),
-            why: "pair table over 4 GiB".into(),
-        })?);
-    }
-    let header = Header {
-        kind,
-        version,
-        base_version,
-        hash,
-        n,
-        total,
-        pairs: pair_list.len() as u64,
-        pair_bytes,
-    };
-    fsutil::write_atomic(path, |w| {
-        w.write_all(&header.encode())?;
-        for o in &offsets {
-            w.write_all(&o.to_le_bytes())?;
-        }
-        for (key, _) in entries.clone() {
-            w.write_all(&((key & u64::from(u32::MAX)) as u32).to_le_bytes())?;
-        }
-        for (_, pair) in entries {
-            let id = pair
-                .and_then(|p| pair_ids.get(p).copied())
-                .unwrap_or(TOMBSTONE);
-            w.write_all(&id.to_le_bytes())?;
-        }
-        for o in &pair_offsets {
-            w.write_all(&o.to_le_bytes())?;
-        }
-        for p in &pair_list {
-            for s in [&p.0, &p.1] {
-                let s = truncate_utf8(s, usize::from(u16::MAX));
-                w.write_all(&u16::try_from(s.len()).unwrap_or(u16::MAX).to_le_bytes())?;
-                w.write_all(s.as_bytes())?;
-            }
-        }
-        Ok(())
-    })
-    .map_err(io_at(path))
+    raw.finish_offsets();
+    write_raw(path, kind, version, base_version, hash, total, &raw)
 }
 
 fn truncate_utf8(s: &str, max: usize) -> &str {
@@ -504,7 +573,7 @@ pub struct StolenIndex {
     overlay: BTreeMap<u64, Option<Pair>>,
     held: Held,
     count: u64,
-    /// Merge the overlay into a new base when it holds more than this many keys, or a 32nd of
+    /// Merge the overlay into a new base when it holds more than this many keys, or a 16th of
     /// the index if that is more (so a compaction, which rewrites the base, is amortised).
     pub compact_min: usize,
 }
@@ -647,7 +716,7 @@ impl StolenIndex {
         };
         let threshold = self
             .compact_min
-            .max(usize::try_from(count / 32).unwrap_or(usize::MAX));
+            .max(usize::try_from(count / 16).unwrap_or(usize::MAX));
         if overlay.len() > threshold {
             self.compact(overlay, held, count)
         } else {
@@ -686,19 +755,79 @@ impl StolenIndex {
         Ok(&self.dir)
     }
 
-    /// Merge `overlay` into a new base at `held`.
+    /// Merge `overlay` into a new base at `held`, array to array: the base's pairs are kept as
+    /// bytes and the overlay's are appended, so nothing of the base is decoded.
     fn compact(
         &mut self,
         overlay: BTreeMap<u64, Option<Pair>>,
         held: Held,
         count: u64,
     ) -> Result<(), IndexError> {
-        let base_entries = match &self.base {
-            Some(b) => b.read_all()?,
-            None => Vec::new(),
+        let base = match &self.base {
+            Some(b) => b.read_raw()?,
+            None => Raw::empty(),
         };
-        let merged = merge(&base_entries, &overlay);
-        self.install_base(held, count, &merged)
+        let mut out = Raw {
+            offsets: vec![0; BUCKETS + 1],
+            lows: Vec::with_capacity(base.lows.len() + overlay.len()),
+            metas: Vec::with_capacity(base.lows.len() + overlay.len()),
+            pair_offsets: base.pair_offsets.clone(),
+            pair_bytes: base.pair_bytes.clone(),
+        };
+        // The overlay's pairs get ids after the base's; tombstones keep `None`.
+        let mut ids: HashMap<&(String, String), u32> = HashMap::new();
+        let mut changes: Vec<(u64, Option<u32>)> = Vec::with_capacity(overlay.len());
+        for (&k, pair) in &overlay {
+            let id = pair.as_deref().map(|p| match ids.get(p) {
+                Some(&id) => id,
+                None => {
+                    let id = out.add_pair(p);
+                    ids.insert(p, id);
+                    id
+                }
+            });
+            changes.push((k, id));
+        }
+        let mut over = changes.iter().peekable();
+        base.for_each(|key, meta| {
+            while let Some(&&(k, id)) = over.peek() {
+                if k >= key {
+                    break;
+                }
+                if let Some(id) = id {
+                    out.push(k, id);
+                }
+                over.next();
+            }
+            match over.peek() {
+                Some(&&(k, id)) if k == key => {
+                    if let Some(id) = id {
+                        out.push(k, id);
+                    }
+                    over.next();
+                }
+                _ => out.push(key, meta),
+            }
+        });
+        for &(k, id) in over {
+            if let Some(id) = id {
+                out.push(k, id);
+            }
+        }
+        drop(base);
+        out.finish_offsets();
+        let dir = self.dir_ready()?.to_owned();
+        write_raw(
+            &dir.join(BASE_FILE),
+            KIND_BASE,
+            held.version,
+            held.version,
+            held.hash,
+            count,
+            &out,
+        )?;
+        drop(out);
+        self.after_new_base(&dir, held, count)
     }
 
     fn install_base(
@@ -708,9 +837,8 @@ impl StolenIndex {
         entries: &[(u64, Pair)],
     ) -> Result<(), IndexError> {
         let dir = self.dir_ready()?.to_owned();
-        let base_path = dir.join(BASE_FILE);
         write_table(
-            &base_path,
+            &dir.join(BASE_FILE),
             KIND_BASE,
             held.version,
             held.version,
@@ -718,13 +846,18 @@ impl StolenIndex {
             count,
             entries.iter().map(|(k, p)| (*k, Some(&**p))),
         )?;
+        self.after_new_base(&dir, held, count)
+    }
+
+    /// A new base was renamed into place: drop the overlay and reopen.
+    fn after_new_base(&mut self, dir: &Path, held: Held, count: u64) -> Result<(), IndexError> {
         let overlay_path = dir.join(OVERLAY_FILE);
         match fs::remove_file(&overlay_path) {
-            Ok(()) => fsutil::sync_dir(&dir).map_err(io_at(&dir))?,
+            Ok(()) => fsutil::sync_dir(dir).map_err(io_at(dir))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_at(&overlay_path)(e)),
         }
-        self.base = Some(TableFile::open(&base_path, self.mode)?);
+        self.base = Some(TableFile::open(&dir.join(BASE_FILE), self.mode)?);
         self.overlay.clear();
         self.held = held;
         self.count = count;
@@ -766,41 +899,6 @@ impl StolenIndex {
         let count = list.len() as u64;
         self.install_base(Held { version, hash }, count, &list)
     }
-}
-
-fn merge(base: &[(u64, Option<Pair>)], overlay: &BTreeMap<u64, Option<Pair>>) -> Vec<(u64, Pair)> {
-    let mut out = Vec::with_capacity(base.len() + overlay.len());
-    let mut over = overlay.iter().peekable();
-    for (key, pair) in base {
-        while let Some((k, v)) = over.peek() {
-            if **k >= *key {
-                break;
-            }
-            if let Some(p) = v {
-                out.push((**k, p.clone()));
-            }
-            over.next();
-        }
-        match over.peek() {
-            Some((k, v)) if **k == *key => {
-                if let Some(p) = v {
-                    out.push((*key, p.clone()));
-                }
-                over.next();
-            }
-            _ => {
-                if let Some(p) = pair {
-                    out.push((*key, p.clone()));
-                }
-            }
-        }
-    }
-    for (k, v) in over {
-        if let Some(p) = v {
-            out.push((*k, p.clone()));
-        }
-    }
-    out
 }
 
 /// Builds a base file from keys in ascending order without holding entries as strings, for
@@ -855,18 +953,22 @@ impl BaseBuilder {
             version,
             hash: self.hash,
         };
-        let pairs = &self.pairs;
-        write_table(
+        let mut raw = Raw::empty();
+        for p in &self.pairs {
+            raw.add_pair(p);
+        }
+        for (&k, &id) in self.keys.iter().zip(&self.ids) {
+            raw.push(k, id);
+        }
+        raw.finish_offsets();
+        write_raw(
             &dir.join(BASE_FILE),
             KIND_BASE,
             version,
             version,
             self.hash,
             self.keys.len() as u64,
-            self.keys
-                .iter()
-                .zip(&self.ids)
-                .map(|(k, id)| (*k, pairs.get(to_usize(u64::from(*id))).map(|p| &**p))),
+            &raw,
         )?;
         match fs::remove_file(dir.join(OVERLAY_FILE)) {
             Ok(()) => fsutil::sync_dir(dir).map_err(io_at(dir))?,
