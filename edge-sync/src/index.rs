@@ -369,32 +369,6 @@ impl TableFile {
         }
         Ok(raw)
     }
-
-    /// Every entry in key order, pairs decoded (for overlays, which are small).
-    fn read_all(&self) -> Result<Vec<(u64, Option<Pair>)>, IndexError> {
-        let raw = self.read_raw()?;
-        let corrupt = || IndexError::Corrupt {
-            path: self.path.clone(),
-            why: "bad pair record".into(),
-        };
-        let mut pairs = Vec::with_capacity(raw.pair_offsets.len().saturating_sub(1));
-        for w in raw.pair_offsets.windows(2) {
-            let bytes = raw
-                .pair_bytes
-                .get(to_usize(u64::from(w[0]))..to_usize(u64::from(w[1])))
-                .ok_or_else(corrupt)?;
-            pairs.push(Arc::new(decode_pair(bytes).ok_or_else(corrupt)?));
-        }
-        let mut out = Vec::with_capacity(raw.lows.len());
-        raw.for_each(|key, meta| {
-            let pair = match meta {
-                TOMBSTONE => None,
-                id => pairs.get(to_usize(u64::from(id))).cloned(),
-            };
-            out.push((key, pair));
-        });
-        Ok(out)
-    }
 }
 
 /// An index file's arrays, as written.
@@ -447,6 +421,14 @@ impl Raw {
         }
     }
 
+    /// Append an already encoded pair record; its id.
+    fn add_pair_bytes(&mut self, record: &[u8]) -> u32 {
+        self.pair_bytes.extend_from_slice(record);
+        self.pair_offsets
+            .push(u32::try_from(self.pair_bytes.len()).unwrap_or(u32::MAX));
+        u32::try_from(self.pair_offsets.len() - 2).unwrap_or(TOMBSTONE)
+    }
+
     /// Append a pair record; its id.
     fn add_pair(&mut self, pair: &(String, String)) -> u32 {
         for text in [&pair.0, &pair.1] {
@@ -458,6 +440,75 @@ impl Raw {
         self.pair_offsets
             .push(u32::try_from(self.pair_bytes.len()).unwrap_or(u32::MAX));
         u32::try_from(self.pair_offsets.len() - 2).unwrap_or(TOMBSTONE)
+    }
+}
+
+/// The overlay in memory: each changed key's pair id (or [`TOMBSTONE`]) and its own pair table.
+#[derive(Debug, Default)]
+struct Overlay {
+    entries: BTreeMap<u64, u32>,
+    pairs: Vec<Pair>,
+    ids: HashMap<Pair, u32>,
+}
+
+impl Overlay {
+    fn from_raw(raw: &Raw, path: &Path) -> Result<Self, IndexError> {
+        let corrupt = || IndexError::Corrupt {
+            path: path.to_owned(),
+            why: "bad pair record".into(),
+        };
+        let mut overlay = Self::default();
+        for w in raw.pair_offsets.windows(2) {
+            let bytes = raw
+                .pair_bytes
+                .get(to_usize(u64::from(w[0]))..to_usize(u64::from(w[1])))
+                .ok_or_else(corrupt)?;
+            let pair = Arc::new(decode_pair(bytes).ok_or_else(corrupt)?);
+            let id = u32::try_from(overlay.pairs.len()).unwrap_or(TOMBSTONE);
+            overlay.ids.entry(pair.clone()).or_insert(id);
+            overlay.pairs.push(pair);
+        }
+        raw.for_each(|k, meta| {
+            overlay.entries.insert(k, meta);
+        });
+        Ok(overlay)
+    }
+
+    /// `None`: the key is not in the overlay; `Some(None)`: removed; `Some(Some(pair))`: listed.
+    fn get(&self, key: u64) -> Option<Option<&Pair>> {
+        self.entries
+            .get(&key)
+            .map(|&meta| self.pairs.get(to_usize(u64::from(meta))))
+    }
+
+    /// The overlay with `changes` (sorted by key; ids into `pairs` + `new_pairs`) as arrays.
+    fn merged_raw(&self, changes: &[(u64, u32)], new_pairs: &[Pair]) -> Raw {
+        let mut raw = Raw::empty();
+        for p in self.pairs.iter().chain(new_pairs) {
+            raw.add_pair(p);
+        }
+        let mut over = changes.iter().peekable();
+        for (&k, &meta) in &self.entries {
+            while let Some(&&(c, m)) = over.peek() {
+                if c >= k {
+                    break;
+                }
+                raw.push(c, m);
+                over.next();
+            }
+            match over.peek() {
+                Some(&&(c, m)) if c == k => {
+                    raw.push(c, m);
+                    over.next();
+                }
+                _ => raw.push(k, meta),
+            }
+        }
+        for &(c, m) in over {
+            raw.push(c, m);
+        }
+        raw.finish_offsets();
+        raw
     }
 }
 
@@ -570,7 +621,7 @@ pub struct StolenIndex {
     dir: PathBuf,
     mode: LoadMode,
     base: Option<TableFile>,
-    overlay: BTreeMap<u64, Option<Pair>>,
+    overlay: Overlay,
     held: Held,
     count: u64,
     /// Merge the overlay into a new base when it holds more than this many keys, or a 16th of
@@ -603,7 +654,7 @@ impl StolenIndex {
             dir: dir.to_owned(),
             mode,
             base,
-            overlay: BTreeMap::new(),
+            overlay: Overlay::default(),
             held: Held {
                 version: base_version,
                 hash: base_hash,
@@ -614,7 +665,7 @@ impl StolenIndex {
         let overlay_path = dir.join(OVERLAY_FILE);
         match TableFile::open(&overlay_path, LoadMode::File) {
             Ok(o) if o.header.kind == KIND_OVERLAY && o.header.base_version == base_version => {
-                index.overlay = o.read_all()?.into_iter().collect();
+                index.overlay = Overlay::from_raw(&o.read_raw()?, &overlay_path)?;
                 index.held = Held {
                     version: o.header.version,
                     hash: o.header.hash,
@@ -655,8 +706,8 @@ impl StolenIndex {
 
     /// Look up an IMEI body (14 digits, see `jachai_protocol::imei::body_of`).
     pub fn lookup(&self, body: u64) -> Result<Option<Hit>, IndexError> {
-        if let Some(entry) = self.overlay.get(&body) {
-            return Ok(entry.as_ref().map(|p| Hit {
+        if let Some(entry) = self.overlay.get(body) {
+            return Ok(entry.map(|p| Hit {
                 reported_at: p.0.clone(),
                 theft_location: p.1.clone(),
             }));
@@ -708,8 +759,28 @@ impl StolenIndex {
             );
         }
         check_result(&delta.hash, hash)?;
-        let mut overlay = self.overlay.clone();
-        overlay.extend(changes);
+        // Give the changes pair ids in the overlay's table (new pairs after the old ones), then
+        // write the merged overlay; memory changes only after the file is in place.
+        let mut new_pairs: Vec<Pair> = Vec::new();
+        let mut new_ids: HashMap<Pair, u32> = HashMap::new();
+        let mut resolved: Vec<(u64, u32)> = Vec::with_capacity(changes.len());
+        for (&k, v) in &changes {
+            let meta = match v {
+                None => TOMBSTONE,
+                Some(p) => match self.overlay.ids.get(p).or_else(|| new_ids.get(p)) {
+                    Some(&id) => id,
+                    None => {
+                        let id = u32::try_from(self.overlay.pairs.len() + new_pairs.len())
+                            .unwrap_or(TOMBSTONE);
+                        new_pairs.push(p.clone());
+                        new_ids.insert(p.clone(), id);
+                        id
+                    }
+                },
+            };
+            resolved.push((k, meta));
+        }
+        let merged = self.overlay.merged_raw(&resolved, &new_pairs);
         let held = Held {
             version: delta.version,
             hash,
@@ -717,20 +788,23 @@ impl StolenIndex {
         let threshold = self
             .compact_min
             .max(usize::try_from(count / 16).unwrap_or(usize::MAX));
-        if overlay.len() > threshold {
-            self.compact(overlay, held, count)
+        if merged.lows.len() > threshold {
+            self.compact(&merged, held, count)
         } else {
             let base_version = self.base.as_ref().map_or(0, |b| b.header.version);
-            write_table(
-                &self.dir_ready()?.join(OVERLAY_FILE),
+            let path = self.dir_ready()?.join(OVERLAY_FILE);
+            write_raw(
+                &path,
                 KIND_OVERLAY,
                 held.version,
                 base_version,
                 held.hash,
                 count,
-                overlay.iter().map(|(k, v)| (*k, v.as_deref())),
+                &merged,
             )?;
-            self.overlay = overlay;
+            self.overlay.pairs.extend(new_pairs);
+            self.overlay.ids.extend(new_ids);
+            self.overlay.entries.extend(resolved);
             self.held = held;
             self.count = count;
             Ok(())
@@ -755,39 +829,41 @@ impl StolenIndex {
         Ok(&self.dir)
     }
 
-    /// Merge `overlay` into a new base at `held`, array to array: the base's pairs are kept as
-    /// bytes and the overlay's are appended, so nothing of the base is decoded.
-    fn compact(
-        &mut self,
-        overlay: BTreeMap<u64, Option<Pair>>,
-        held: Held,
-        count: u64,
-    ) -> Result<(), IndexError> {
+    /// Merge the (merged) overlay's arrays into a new base at `held`, array to array: the
+    /// base's pairs are kept as bytes and the overlay's referenced pairs appended, so nothing of
+    /// the base is decoded.
+    fn compact(&mut self, overlay: &Raw, held: Held, count: u64) -> Result<(), IndexError> {
         let base = match &self.base {
             Some(b) => b.read_raw()?,
             None => Raw::empty(),
         };
         let mut out = Raw {
             offsets: vec![0; BUCKETS + 1],
-            lows: Vec::with_capacity(base.lows.len() + overlay.len()),
-            metas: Vec::with_capacity(base.lows.len() + overlay.len()),
+            lows: Vec::with_capacity(base.lows.len() + overlay.lows.len()),
+            metas: Vec::with_capacity(base.lows.len() + overlay.lows.len()),
             pair_offsets: base.pair_offsets.clone(),
             pair_bytes: base.pair_bytes.clone(),
         };
-        // The overlay's pairs get ids after the base's; tombstones keep `None`.
-        let mut ids: HashMap<&(String, String), u32> = HashMap::new();
-        let mut changes: Vec<(u64, Option<u32>)> = Vec::with_capacity(overlay.len());
-        for (&k, pair) in &overlay {
-            let id = pair.as_deref().map(|p| match ids.get(p) {
-                Some(&id) => id,
-                None => {
-                    let id = out.add_pair(p);
-                    ids.insert(p, id);
-                    id
+        // Overlay pair ids → ids in the new base (appended on first use); tombstones → `None`.
+        let mut remap: Vec<Option<u32>> = vec![None; overlay.pair_offsets.len().saturating_sub(1)];
+        let mut changes: Vec<(u64, Option<u32>)> = Vec::with_capacity(overlay.lows.len());
+        overlay.for_each(|k, meta| {
+            let id = (meta != TOMBSTONE).then(|| {
+                let slot = to_usize(u64::from(meta));
+                match remap.get(slot).copied().flatten() {
+                    Some(id) => id,
+                    None => {
+                        let (a, b) = (overlay.pair_offsets[slot], overlay.pair_offsets[slot + 1]);
+                        let id = out.add_pair_bytes(&overlay.pair_bytes[a as usize..b as usize]);
+                        if let Some(r) = remap.get_mut(slot) {
+                            *r = Some(id);
+                        }
+                        id
+                    }
                 }
             });
             changes.push((k, id));
-        }
+        });
         let mut over = changes.iter().peekable();
         base.for_each(|key, meta| {
             while let Some(&&(k, id)) = over.peek() {
@@ -858,7 +934,7 @@ impl StolenIndex {
             Err(e) => return Err(io_at(&overlay_path)(e)),
         }
         self.base = Some(TableFile::open(&dir.join(BASE_FILE), self.mode)?);
-        self.overlay.clear();
+        self.overlay = Overlay::default();
         self.held = held;
         self.count = count;
         Ok(())
