@@ -33,7 +33,7 @@ use jachai_protocol::{
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
-use crate::index::{IndexError, LoadMode, StolenIndex};
+use crate::index::{IndexError, LoadMode, SnapshotBuilder, StolenIndex};
 use crate::store::{DecisionOutcome, Store, StoreOptions};
 
 pub use plan::Backoff;
@@ -715,14 +715,14 @@ impl Daemon {
                     return Ok(Ok(()));
                 }
                 let parts = self.store.snapshot_parts(part.version)?;
-                let mut entries =
-                    Vec::with_capacity(usize::try_from(part.count).unwrap_or(0).min(1 << 24));
+                // Parts are checked again as they are read back; entries are gathered compactly.
+                let mut snapshot = SnapshotBuilder::new();
                 for bytes in &parts {
-                    match self.cfg.trusted.open_payload(bytes) {
+                    let entries = match self.cfg.trusted.open_payload(bytes) {
                         Ok(SignedBody::StolenSnapshot(p))
                             if p.version == part.version && p.hash == part.hash =>
                         {
-                            entries.extend(p.entries);
+                            p.entries
                         }
                         Ok(_) => {
                             self.store.clear_snapshot_parts()?;
@@ -734,11 +734,22 @@ impl Daemon {
                             self.store.clear_snapshot_parts()?;
                             return Ok(Err(err));
                         }
+                    };
+                    for e in &entries {
+                        match snapshot.add(e) {
+                            Ok(()) => {}
+                            Err(IndexError::Refused(err)) => {
+                                self.store.clear_snapshot_parts()?;
+                                return Ok(Err(err));
+                            }
+                            Err(other) => return Err(other.into()),
+                        }
                     }
                 }
+                drop(parts);
                 let result = self
                     .index
-                    .install_snapshot(part.version, &part.hash, entries);
+                    .install_snapshot_from(part.version, &part.hash, snapshot);
                 self.store.clear_snapshot_parts()?;
                 match result {
                     Ok(()) => {
