@@ -63,31 +63,47 @@ impl Mosquitto {
             format!("per_listener_settings true\npersistence false\nmax_queued_messages 100000\nlistener {port} 127.0.0.1\nallow_anonymous true\n{more}"),
         )
         .expect("conf");
-        let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .unwrap_or("mosquitto");
-        let child = Command::new(exe)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto runs (apt-get install mosquitto)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = spawn_broker(&conf, port);
         Self {
             child,
             port,
             _dir: dir,
         }
     }
+
+    /// Kill the broker (its sessions and in-flight messages are lost: persistence is off).
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again on the same port with the same configuration.
+    fn restart(&mut self) {
+        self.child = spawn_broker(&self._dir.path().join("mosquitto.conf"), self.port);
+    }
+}
+
+fn spawn_broker(conf: &Path, port: u16) -> Child {
+    let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("mosquitto");
+    let child = Command::new(exe)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto runs (apt-get install mosquitto)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "mosquitto did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 impl Drop for Mosquitto {
@@ -115,14 +131,6 @@ async fn cloud(port: u16, state: Arc<Mutex<Cloud>>) -> AsyncClient {
     opts.set_max_packet_size(8 << 20, 8 << 20);
     opts.set_keep_alive(Duration::from_secs(5));
     let (client, mut el) = AsyncClient::new(opts, 100_000);
-    client
-        .subscribe(jachai_protocol::topic::ALL_UPLINK, QoS::AtLeastOnce)
-        .await
-        .expect("subscribe");
-    client
-        .subscribe(jachai_protocol::topic::ALL_STATUS, QoS::AtLeastOnce)
-        .await
-        .expect("subscribe");
     let publisher = client.clone();
     tokio::spawn(async move {
         loop {
@@ -133,6 +141,16 @@ async fn cloud(port: u16, state: Arc<Mutex<Cloud>>) -> AsyncClient {
                     continue;
                 }
             };
+            if let Event::Incoming(Packet::ConnAck(_)) = ev {
+                // A clean session: subscribe again after every (re)connect.
+                for filter in [
+                    jachai_protocol::topic::ALL_UPLINK,
+                    jachai_protocol::topic::ALL_STATUS,
+                ] {
+                    let _ = publisher.try_subscribe(filter, QoS::AtLeastOnce);
+                }
+                continue;
+            }
             let Event::Incoming(Packet::Publish(p)) = ev else {
                 continue;
             };
@@ -851,4 +869,46 @@ async fn the_binary_notifies_systemd_stops_on_sigterm_and_its_will_says_offline_
         state.lock().expect("lock").status == Some(StatusState::Offline)
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_outage_loses_nothing() {
+    let mut broker = Mosquitto::start();
+    let state = Arc::new(Mutex::new(Cloud::default()));
+    let _cloud = cloud(broker.port, state.clone()).await;
+    let k = Kiosk::new();
+    let mut store = k.store();
+    record(&mut store, 20, 120_000, "before");
+    let (stop, handle) = k.spawn(k.config(broker.port, TrustedKeys::new()));
+    eventually("some cases acked", Duration::from_secs(30), || {
+        state.lock().expect("lock").cases.len() >= 5
+    })
+    .await;
+    // The broker dies mid-drain, with messages in flight; cases keep being recorded.
+    broker.stop();
+    record(&mut store, 30, 90_000, "during");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(store.unacked_count().expect("count") > 0);
+    broker.restart();
+    eventually(
+        "backlog drained after the outage",
+        Duration::from_secs(60),
+        || store.unacked_count().expect("count") == 0,
+    )
+    .await;
+    stop.send(()).expect("running");
+    handle.await.expect("join").expect("clean exit");
+    let s = state.lock().expect("lock");
+    assert_eq!(
+        s.cases.keys().copied().collect::<Vec<_>>(),
+        (1..=50).collect::<Vec<_>>(),
+        "every case arrived (the cloud stores each seq once)"
+    );
+    for case in s.cases.values() {
+        let b = &case.blobs[0];
+        assert_eq!(
+            s.complete.get(&b.sha256).map(|v| sha256_hex(v)).as_deref(),
+            Some(b.sha256.as_str())
+        );
+    }
 }
