@@ -477,6 +477,25 @@ impl Store {
 
     /// Note that rows were published (for the heartbeat and diagnostics; not for durability).
     pub fn mark_sent(&mut self, seqs: &[u64]) -> Result<(), StoreError> {
+        self.relaxed(|store| store.mark_sent_inner(seqs))
+    }
+
+    /// Run `f` with `synchronous=NORMAL`: its commits are not fsynced (WAL stays consistent; a
+    /// power cut may undo them). Only for bookkeeping whose loss is harmless: a lost ack or
+    /// progress row means something is sent again and the cloud stores it once.
+    fn relaxed<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn.execute_batch("PRAGMA synchronous=NORMAL")?;
+        let result = f(self);
+        let restored = self.conn.execute_batch("PRAGMA synchronous=FULL");
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
+    fn mark_sent_inner(&mut self, seqs: &[u64]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -491,8 +510,13 @@ impl Store {
         Ok(())
     }
 
-    /// The cloud stored these seqs: their outbox rows go. Returns how many rows left.
+    /// The cloud stored these seqs: their outbox rows go. Returns how many rows left. (Not
+    /// fsynced: should a power cut undo it, the rows are sent again and the cloud keeps one.)
     pub fn ack(&mut self, seqs: &[u64]) -> Result<usize, StoreError> {
+        self.relaxed(|store| store.ack_inner(seqs))
+    }
+
+    fn ack_inner(&mut self, seqs: &[u64]) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
         {
@@ -505,18 +529,21 @@ impl Store {
         Ok(n)
     }
 
-    /// Record the cloud's blob progress (it may go back when the cloud lost chunks).
+    /// Record the cloud's blob progress (it may go back when the cloud lost chunks). Not
+    /// fsynced: progress lost to a power cut only means chunks are sent again.
     pub fn set_blob_progress(
         &mut self,
         sha256: &str,
         next_chunk: u32,
         complete: bool,
     ) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
-            "UPDATE blob_progress SET next_chunk = ?2, complete = ?3 WHERE sha256 = ?1",
-            params![sha256, next_chunk, complete],
-        )?;
-        Ok(n > 0)
+        self.relaxed(|store| {
+            let n = store.conn.execute(
+                "UPDATE blob_progress SET next_chunk = ?2, complete = ?3 WHERE sha256 = ?1",
+                params![sha256, next_chunk, complete],
+            )?;
+            Ok(n > 0)
+        })
     }
 
     /// The last decision seq applied (0 = none).

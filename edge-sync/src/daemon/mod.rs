@@ -111,7 +111,7 @@ impl SyncConfig {
             heartbeat: Duration::from_secs(60),
             keep_alive: Duration::from_secs(20),
             window: 64,
-            resend_after: Duration::from_secs(30),
+            resend_after: Duration::from_secs(10),
             backoff_min: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
             store: StoreOptions::default(),
