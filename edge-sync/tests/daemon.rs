@@ -257,6 +257,7 @@ impl Kiosk {
         cfg.backoff_min = Duration::from_millis(50);
         cfg.backoff_max = Duration::from_millis(500);
         cfg.resend_after = Duration::from_secs(5);
+        cfg.rerequest_after = Duration::from_secs(2);
         cfg.store = StoreOptions {
             orphan_grace: Duration::ZERO,
         };
@@ -557,6 +558,15 @@ async fn signed_downlink_is_applied_and_forgeries_and_rollbacks_are_refused() {
     send(Topic::StolenHead, true, signer.sign(&head(1, h1, 3)));
     eventually("snapshot request", Duration::from_secs(10), || {
         stolen_requests(&state).contains(&(0, 1, true))
+    })
+    .await;
+    // Unanswered, the request is made again.
+    eventually("snapshot request repeated", Duration::from_secs(10), || {
+        stolen_requests(&state)
+            .iter()
+            .filter(|r| **r == (0, 1, true))
+            .count()
+            >= 2
     })
     .await;
     let stopic = Topic::DownStolen(kiosk_id());

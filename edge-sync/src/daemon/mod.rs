@@ -76,6 +76,9 @@ pub struct SyncConfig {
     pub window: usize,
     /// Send a flight again when nothing about it was acked for this long.
     pub resend_after: Duration,
+    /// Ask again for stolen-index data or missing decisions when a request got no answer for
+    /// this long (checked at each heartbeat).
+    pub rerequest_after: Duration,
     /// Reconnect backoff bounds.
     pub backoff_min: Duration,
     /// See `backoff_min`.
@@ -112,6 +115,7 @@ impl SyncConfig {
             keep_alive: Duration::from_secs(20),
             window: 64,
             resend_after: Duration::from_secs(10),
+            rerequest_after: Duration::from_secs(120),
             backoff_min: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
             store: StoreOptions::default(),
@@ -184,7 +188,10 @@ struct Daemon {
     connected: bool,
     window: BTreeMap<u64, Flight>,
     loaded_through: u64,
-    wanted_version: Option<u64>,
+    /// The last stolen-index request not yet satisfied: (want, snapshot, last activity).
+    stolen_request: Option<(u64, bool, Instant)>,
+    /// When decisions were last asked for because of a gap.
+    decision_request_at: Option<Instant>,
 }
 
 /// Run the daemon until `shutdown` completes; then publish `offline`, disconnect cleanly and
@@ -229,7 +236,8 @@ pub async fn run(cfg: SyncConfig, shutdown: impl Future<Output = ()>) -> anyhow:
         connected: false,
         window: BTreeMap::new(),
         loaded_through: 0,
-        wanted_version: None,
+        stolen_request: None,
+        decision_request_at: None,
     };
     tracing::info!(kiosk = %d.cfg.kiosk, backlog = d.store.unacked_count()?, index_version = d.index.held().version, "jachai-sync started");
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
@@ -373,6 +381,7 @@ impl Daemon {
             flight.reset();
         }
         if let Some(from_seq) = self.store.decision_gap()? {
+            self.decision_request_at = Some(Instant::now());
             self.event(&EventMsg::DecisionRequest(DecisionRequest { from_seq }));
         }
         self.heartbeat()
@@ -395,6 +404,31 @@ impl Daemon {
             app_version: self.cfg.app_version.clone(),
         };
         self.event(&EventMsg::Heartbeat(hb));
+        self.rerequest()
+    }
+
+    /// Requests that got no answer in time are sent again (the cloud may have been down or the
+    /// answer lost with a broker restart).
+    fn rerequest(&mut self) -> anyhow::Result<()> {
+        let after = self.cfg.rerequest_after;
+        let late = move |at: Instant| at.elapsed() >= after;
+        if let Some((want, snapshot, at)) = self.stolen_request {
+            if self.index.held().version >= want {
+                self.stolen_request = None;
+            } else if late(at) {
+                tracing::info!(want, snapshot, "no stolen-index answer; asking again");
+                self.request_stolen(want, snapshot);
+            }
+        }
+        match self.store.decision_gap()? {
+            None => self.decision_request_at = None,
+            Some(from_seq) => {
+                if self.decision_request_at.is_none_or(late) {
+                    self.decision_request_at = Some(Instant::now());
+                    self.event(&EventMsg::DecisionRequest(DecisionRequest { from_seq }));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -649,6 +683,7 @@ impl Daemon {
                             missing_from,
                             "decision ahead of a gap; asking for the missing ones"
                         );
+                        self.decision_request_at = Some(Instant::now());
                         self.event(&EventMsg::DecisionRequest(DecisionRequest {
                             from_seq: missing_from,
                         }));
@@ -670,7 +705,6 @@ impl Daemon {
                             HeadPlan::Snapshot { want } => Some((want, true)),
                         };
                         if let Some((want, snapshot)) = request {
-                            self.wanted_version = Some(want);
                             self.request_stolen(want, snapshot);
                         }
                         Ok(Ok(()))
@@ -678,6 +712,7 @@ impl Daemon {
                 }
             }
             (Topic::DownStolen(_), SignedBody::StolenDelta(delta)) => {
+                self.stolen_activity();
                 match self.index.apply_delta(&delta) {
                     Ok(()) => {
                         tracing::info!(
@@ -694,8 +729,8 @@ impl Daemon {
                             ProtocolError::BaseMismatch { .. } | ProtocolError::HashMismatch { .. }
                         ) {
                             let want = self
-                                .wanted_version
-                                .unwrap_or(delta.version)
+                                .stolen_request
+                                .map_or(delta.version, |(w, _, _)| w)
                                 .max(delta.version);
                             self.request_stolen(want, true);
                         }
@@ -705,6 +740,7 @@ impl Daemon {
                 }
             }
             (Topic::DownStolen(_), SignedBody::StolenSnapshot(part)) => {
+                self.stolen_activity();
                 if let Err(err) = check_snapshot(&self.index.held(), &part) {
                     return Ok(Err(err));
                 }
@@ -771,7 +807,15 @@ impl Daemon {
         }
     }
 
-    fn request_stolen(&self, want: u64, snapshot: bool) {
+    /// An answer to a stolen-index request is arriving: do not ask again yet.
+    fn stolen_activity(&mut self) {
+        if let Some((_, _, at)) = &mut self.stolen_request {
+            *at = Instant::now();
+        }
+    }
+
+    fn request_stolen(&mut self, want: u64, snapshot: bool) {
+        self.stolen_request = Some((want, snapshot, Instant::now()));
         let held = self.index.held();
         self.event(&EventMsg::StolenRequest(StolenRequest {
             have: held.version,
