@@ -922,3 +922,56 @@ async fn a_broker_outage_loses_nothing() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_index_is_moved_aside_and_a_snapshot_requested() {
+    let broker = Mosquitto::start();
+    let state = Arc::new(Mutex::new(Cloud::default()));
+    let cloud_client = cloud(broker.port, state.clone()).await;
+    let signer = Signer::from_seed([5; 32]);
+    let mut trusted = TrustedKeys::new();
+    trusted.add(signer.verifying_key());
+    let k = Kiosk::new();
+    std::fs::create_dir_all(&k.index).expect("index dir");
+    std::fs::write(k.index.join("base.idx"), b"JACHIDX1 but then garbage").expect("damage");
+    let (stop, handle) = k.spawn(k.config(broker.port, trusted));
+    eventually("online", Duration::from_secs(10), || {
+        state.lock().expect("lock").status == Some(StatusState::Online)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let v3 = vec![entry(42, "Barishal")];
+    let head = SignedBody::StolenHead(StolenHead {
+        version: 3,
+        hash: StateHash::of(&v3).expect("valid").to_hex(),
+        count: 1,
+        signed_at: now_s(),
+        expires_at: now_s() + 600,
+    });
+    cloud_client
+        .try_publish(
+            Topic::StolenHead.name(),
+            QoS::AtLeastOnce,
+            true,
+            signer.sign(&head),
+        )
+        .expect("queue");
+    eventually(
+        "snapshot requested from nothing",
+        Duration::from_secs(10),
+        || stolen_requests(&state).contains(&(0, 3, true)),
+    )
+    .await;
+    stop.send(()).expect("running");
+    handle.await.expect("join").expect("clean exit");
+    let parent = k.index.parent().expect("parent");
+    let aside = std::fs::read_dir(parent)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("stolen.corrupt-")
+        });
+    assert!(aside, "the damaged index is kept aside");
+}

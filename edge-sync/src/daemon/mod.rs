@@ -199,8 +199,7 @@ struct Daemon {
 pub async fn run(cfg: SyncConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let store = Store::open_with(&cfg.db, &cfg.blobs, &cfg.store)
         .with_context(|| format!("opening the store {}", cfg.db.display()))?;
-    let index = StolenIndex::open(&cfg.index_dir, LoadMode::File)
-        .with_context(|| format!("opening the stolen index {}", cfg.index_dir.display()))?;
+    let index = open_index(&cfg.index_dir)?;
     let mut opts = MqttOptions::new(cfg.kiosk.as_str(), cfg.broker_host.clone(), cfg.broker_port);
     opts.set_keep_alive(cfg.keep_alive);
     opts.set_clean_session(false);
@@ -295,6 +294,21 @@ pub async fn run(cfg: SyncConfig, shutdown: impl Future<Output = ()>) -> anyhow:
         tracing::warn!("the MQTT connection did not close within 3 s");
     }
     Ok(())
+}
+
+/// Open the stolen index; a damaged one is moved aside (kept for inspection) and the kiosk starts
+/// from the empty index, which makes the next head ask for a snapshot.
+fn open_index(dir: &std::path::Path) -> anyhow::Result<StolenIndex> {
+    match StolenIndex::open(dir, LoadMode::File) {
+        Err(IndexError::Corrupt { path, why }) => {
+            let aside = dir.with_extension(format!("corrupt-{}", now_s()));
+            tracing::error!(path = %path.display(), %why, aside = %aside.display(), "stolen index damaged; moving it aside and starting empty");
+            std::fs::rename(dir, &aside)
+                .with_context(|| format!("moving {} aside", dir.display()))?;
+            Ok(StolenIndex::open(dir, LoadMode::File)?)
+        }
+        other => other.with_context(|| format!("opening the stolen index {}", dir.display())),
+    }
 }
 
 async fn poll(
