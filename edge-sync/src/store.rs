@@ -119,6 +119,9 @@ const MIGRATIONS: &[&str] = &[
         body BLOB NOT NULL,
         PRIMARY KEY (version, part)
     ) WITHOUT ROWID;",
+    // 2: whether a blob's transfer ever started (a restarted transfer asks the cloud where it
+    // stands before sending chunks).
+    "ALTER TABLE blob_progress ADD COLUMN started INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// An image to record with a case.
@@ -177,6 +180,8 @@ pub struct BlobState {
     pub next_chunk: u32,
     /// The cloud has the whole blob.
     pub complete: bool,
+    /// Its transfer was started before (by this or an earlier run).
+    pub started: bool,
 }
 
 /// Options for [`Store::open_with`].
@@ -458,7 +463,8 @@ impl Store {
     /// The blobs of case `seq` with their progress.
     pub fn blobs_of(&self, seq: u64) -> Result<Vec<BlobState>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT cb.sha256, b.size, cb.role, COALESCE(p.next_chunk, 0), COALESCE(p.complete, 0)
+            "SELECT cb.sha256, b.size, cb.role, COALESCE(p.next_chunk, 0), COALESCE(p.complete, 0),
+                    COALESCE(p.started, 0)
              FROM case_blobs cb JOIN blobs b ON b.sha256 = cb.sha256
              LEFT JOIN blob_progress p ON p.sha256 = cb.sha256
              WHERE cb.seq = ?1 ORDER BY cb.ord",
@@ -470,9 +476,27 @@ impl Store {
                 role: r.get(2)?,
                 next_chunk: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
                 complete: r.get::<_, i64>(4)? != 0,
+                started: r.get::<_, i64>(5)? != 0,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Note that the transfer of these blobs started (not fsynced: if lost, a restarted transfer
+    /// streams from its stored progress instead of asking the cloud first).
+    pub fn mark_blobs_started(&mut self, shas: &[String]) -> Result<(), StoreError> {
+        self.relaxed(|store| {
+            let tx = store.conn.transaction()?;
+            {
+                let mut stmt =
+                    tx.prepare_cached("UPDATE blob_progress SET started = 1 WHERE sha256 = ?1")?;
+                for sha in shas {
+                    stmt.execute(params![sha])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     /// Note that rows were published (for the heartbeat and diagnostics; not for durability).

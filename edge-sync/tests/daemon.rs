@@ -165,7 +165,19 @@ async fn cloud(port: u16, state: Arc<Mutex<Cloud>>) -> AsyncClient {
                 match topic {
                     Topic::UpBlob(_) => match blob::decode(&p.payload).expect("blob message") {
                         BlobMsg::Json(BlobJson::BlobInit(init)) => {
-                            s.chunks.entry(init.sha256).or_default();
+                            // Answer an init with where the cloud stands.
+                            let complete = s.complete.contains_key(&init.sha256);
+                            let held = s.chunks.entry(init.sha256.clone()).or_default();
+                            let next = if complete {
+                                init.chunks
+                            } else {
+                                (0..).find(|i| !held.contains_key(i)).unwrap_or(0)
+                            };
+                            replies.push(encode(&DownMsg::BlobAck(BlobAck {
+                                sha256: init.sha256,
+                                next_chunk: next,
+                                complete,
+                            })));
                         }
                         BlobMsg::Chunk(c) => {
                             let sha = jachai_protocol::hex::encode(&c.sha256);
@@ -364,8 +376,10 @@ async fn backlog_drains_nothing_lost_and_status_goes_offline() {
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blob_resumes_from_the_last_acked_chunk() {
+/// A previous run got chunks 0..3 of a 5-chunk blob to the cloud; with `acked`, the cloud's ack
+/// for them reached the kiosk's store, without it the kiosk only knows the transfer had started
+/// and asks (the answer to its init). Either way only chunks 3 and 4 go again.
+async fn check_resume(acked: bool) {
     let broker = Mosquitto::start();
     let state = Arc::new(Mutex::new(Cloud::default()));
     let _cloud = cloud(broker.port, state.clone()).await;
@@ -374,7 +388,6 @@ async fn a_blob_resumes_from_the_last_acked_chunk() {
     record(&mut store, 1, 5 * 65536 - 100, "r");
     let b = store.blobs_of(1).expect("blobs")[0].clone();
     let bytes = store.read_blob(&b.sha256).expect("blob");
-    // A previous run got chunks 0..3 to the cloud and the ack for them back before it stopped.
     {
         let mut s = state.lock().expect("lock");
         let held = s.chunks.entry(b.sha256.clone()).or_default();
@@ -384,8 +397,13 @@ async fn a_blob_resumes_from_the_last_acked_chunk() {
         }
     }
     store
-        .set_blob_progress(&b.sha256, 3, false)
-        .expect("progress");
+        .mark_blobs_started(std::slice::from_ref(&b.sha256))
+        .expect("started");
+    if acked {
+        store
+            .set_blob_progress(&b.sha256, 3, false)
+            .expect("progress");
+    }
     let (stop, handle) = k.spawn(k.config(broker.port, TrustedKeys::new()));
     eventually("the case acked", Duration::from_secs(30), || {
         store.unacked_count().expect("count") == 0
@@ -403,12 +421,22 @@ async fn a_blob_resumes_from_the_last_acked_chunk() {
     assert_eq!(
         sent,
         vec![3, 4],
-        "only the chunks the cloud had not acked were sent"
+        "acked={acked}: only what the cloud lacked was sent"
     );
     assert_eq!(
         s.complete.get(&b.sha256).map(|v| sha256_hex(v)),
         Some(b.sha256.clone())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_resumes_from_the_last_acked_chunk() {
+    check_resume(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_blob_asks_the_cloud_where_it_stands() {
+    check_resume(false).await;
 }
 
 fn now_s() -> u64 {

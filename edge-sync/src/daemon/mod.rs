@@ -153,9 +153,14 @@ struct BlobFlight {
     /// The cloud has chunks below this.
     acked: u32,
     complete: bool,
-    /// Next chunk to publish in this round (`None`: init not yet sent).
+    /// Next chunk to publish in this round (`None`: not streaming yet).
     next: Option<u32>,
+    /// The init of this round was published.
+    init_sent: bool,
     finish_sent: bool,
+    /// The transfer started before (this run or an earlier one): ask the cloud where it stands
+    /// (the answer to the init) before streaming, unless a chunk ack already says.
+    started: bool,
 }
 
 /// A case in flight.
@@ -173,6 +178,7 @@ impl Flight {
     fn reset(&mut self) {
         for b in &mut self.blobs {
             b.next = None;
+            b.init_sent = false;
             b.finish_sent = false;
         }
         self.case_sent = false;
@@ -469,7 +475,9 @@ impl Daemon {
                         acked: b.next_chunk,
                         complete: b.complete,
                         next: None,
+                        init_sent: false,
                         finish_sent: false,
+                        started: b.started,
                     });
                 }
                 self.window.insert(
@@ -488,6 +496,7 @@ impl Daemon {
         let now = Instant::now();
         let mut sent_cases = Vec::new();
         let mut stuck = Vec::new();
+        let mut started: Vec<String> = Vec::new();
         let kiosk = self.cfg.kiosk.clone();
         let seqs: Vec<u64> = self.window.keys().copied().collect();
         'flights: for seq in seqs {
@@ -496,6 +505,12 @@ impl Daemon {
             };
             if now.duration_since(flight.last_activity) > self.cfg.resend_after {
                 tracing::debug!(seq, "no ack in time; sending again");
+                for b in &mut flight.blobs {
+                    if b.init_sent && b.next.is_none() {
+                        // No answer to the init: stream from what is known instead of waiting.
+                        b.started = false;
+                    }
+                }
                 flight.reset();
             }
             for i in 0..flight.blobs.len() {
@@ -505,6 +520,7 @@ impl Daemon {
                 }
                 let start = match b.next {
                     Some(n) => n,
+                    None if b.init_sent => continue, // waiting for the cloud's answer
                     None => {
                         let init = BlobJson::BlobInit(BlobInit {
                             sha256: b.sha256.clone(),
@@ -515,6 +531,15 @@ impl Daemon {
                         });
                         if !publish_on(&self.client, Topic::UpBlob(kiosk.clone()), encode(&init)) {
                             break 'flights;
+                        }
+                        b.init_sent = true;
+                        if b.started && b.acked == 0 {
+                            // A restarted transfer: the answer to the init says where to go on.
+                            continue;
+                        }
+                        if !b.started {
+                            b.started = true;
+                            started.push(b.sha256.clone());
                         }
                         b.next = Some(b.acked.min(b.chunks));
                         b.acked.min(b.chunks)
@@ -585,6 +610,9 @@ impl Daemon {
         if !sent_cases.is_empty() {
             self.store.mark_sent(&sent_cases)?;
         }
+        if !started.is_empty() {
+            self.store.mark_blobs_started(&started)?;
+        }
         Ok(())
     }
 
@@ -650,6 +678,10 @@ impl Daemon {
                     for b in flight.blobs.iter_mut().filter(|b| b.sha256 == a.sha256) {
                         b.acked = next;
                         b.complete = a.complete;
+                        if b.init_sent && b.next.is_none() {
+                            // The answer to a restarted transfer's init: go on from there.
+                            b.next = Some(next.min(b.chunks));
+                        }
                         touched = true;
                     }
                     if touched {
