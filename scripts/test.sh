@@ -2,6 +2,9 @@
 # Set up and run every check CI runs: formatting, clippy (warnings are errors), the whole test suite.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
+start_test_pg
+echo "==> PostgreSQL for the cloud tests: $JACHAI_TEST_PG_URL"
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings"
