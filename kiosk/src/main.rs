@@ -1,9 +1,10 @@
-//! `jachai-kiosk`: the kiosk binary. For now its headless subcommands; the touchscreen app comes later.
+//! `jachai-kiosk`: the kiosk binary. For now its headless subcommands (`verify`, `lookup`); the touchscreen app comes later.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod lookup_cmd;
 mod verify_cmd;
 
 /// Jachai document-verification kiosk.
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Verify document images headlessly and print a report per file.
     Verify(verify_cmd::VerifyArgs),
+    /// Is this IMEI reported stolen? Answered offline from the kiosk's stolen-IMEI index.
+    Lookup(lookup_cmd::LookupArgs),
 }
 
 /// Tesseract runs on OpenMP, which reads `OMP_THREAD_LIMIT` when the library is loaded, before
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Verify(args) => verify_cmd::run(&args),
+        Command::Lookup(args) => lookup_cmd::run(&args),
     }
 }
 

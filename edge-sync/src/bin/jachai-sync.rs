@@ -1,0 +1,230 @@
+//! `jachai-sync`: the kiosk's sync daemon (MQTT store-and-forward), plus `record` and `backlog`
+//! helpers for tests and operators.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use jachai_edge_sync::daemon::{self, SyncConfig, TlsFiles};
+use jachai_edge_sync::store::{NewCase, NewImage, Store};
+use jachai_protocol::sign::TrustedKeys;
+use jachai_protocol::KioskId;
+
+/// Jachai kiosk sync daemon: publishes the outbox to the cloud over MQTT and applies signed
+/// downlink (decisions, stolen-IMEI index).
+#[derive(Debug, Parser)]
+#[command(
+    name = "jachai-sync",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    /// Log as JSON lines instead of text (stderr; filter with RUST_LOG).
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Record test cases with random image bytes (as the kiosk app would), then exit.
+    Record(RecordArgs),
+    /// Print the outbox backlog as JSON, then exit.
+    Backlog(StoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// SQLite store.
+    #[arg(long, default_value = "/var/lib/jachai/kiosk.db")]
+    db: PathBuf,
+    /// Directory of image files.
+    #[arg(long, default_value = "/var/lib/jachai/blobs")]
+    blobs: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Stolen-IMEI index directory (default: `stolen` beside the database).
+    #[arg(long)]
+    index: Option<PathBuf>,
+    /// Broker as host:port.
+    #[arg(long)]
+    broker: Option<String>,
+    /// CA certificate (PEM) of the broker; with --cert and --key turns on mTLS.
+    #[arg(long, requires_all = ["cert", "key"])]
+    ca: Option<PathBuf>,
+    /// Client certificate (PEM), CN = kiosk id.
+    #[arg(long, requires = "ca")]
+    cert: Option<PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, requires = "ca")]
+    key: Option<PathBuf>,
+    /// This kiosk's id ([a-z0-9-]{1,32}).
+    #[arg(long)]
+    kiosk: Option<KioskId>,
+    /// File with an ed25519 public key (64 hex digits) downlink must be signed with; repeatable.
+    #[arg(long = "trusted-key")]
+    trusted_keys: Vec<PathBuf>,
+    /// Heartbeat period in seconds.
+    #[arg(long, default_value_t = 60)]
+    heartbeat_s: u64,
+    /// Most cases in flight at once.
+    #[arg(long, default_value_t = 64)]
+    window: usize,
+}
+
+#[derive(Debug, Args)]
+struct RecordArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// How many cases.
+    #[arg(long, default_value_t = 1)]
+    count: u64,
+    /// Bytes of (random) image per case.
+    #[arg(long, default_value_t = 200_000)]
+    image_bytes: usize,
+    /// Case id prefix (ids are PREFIX-N, N counting from the cases already stored).
+    #[arg(long, default_value = "case")]
+    prefix: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("jachai-sync: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Record(args)) => record(&args),
+        Some(Command::Backlog(args)) => {
+            let store = Store::open(&args.db, &args.blobs)?;
+            let out = serde_json::json!({
+                "cases": store.case_count()?,
+                "backlog": store.unacked_count()?,
+                "oldest_unacked_age_s": store.oldest_unacked_age()?,
+                "decision_seq": store.decision_seq()?,
+            });
+            println!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => daemon_main(cli.run),
+    }
+}
+
+fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
+    use rand::RngCore as _;
+    let mut store = Store::open(&args.store.db, &args.store.blobs)?;
+    let start = store.case_count()?;
+    let mut rng = rand::thread_rng();
+    for n in start..start + args.count {
+        let mut bytes = vec![0u8; args.image_bytes];
+        rng.fill_bytes(&mut bytes);
+        let case = NewCase {
+            case_id: format!("{}-{n}", args.prefix),
+            kind: "gd".into(),
+            created_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            claims: serde_json::Map::new(),
+            verdict: Some("review".into()),
+            risk: Some(40),
+            report: serde_json::json!({}),
+            images: vec![NewImage {
+                role: "gd_copy".into(),
+                bytes,
+            }],
+        };
+        let seq = store.record_case(&case)?;
+        println!("{seq}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn daemon_main(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let broker = args.broker.context("--broker host:port is required")?;
+    let kiosk = args.kiosk.context("--kiosk is required")?;
+    let (host, port) = broker
+        .rsplit_once(':')
+        .context("--broker must be host:port")?;
+    let port: u16 = port.parse().context("--broker port")?;
+    let mut cfg = SyncConfig::new(
+        kiosk,
+        args.store.db,
+        args.store.blobs,
+        host.to_owned(),
+        port,
+    );
+    if let Some(index) = args.index {
+        cfg.index_dir = index;
+    }
+    if let (Some(ca), Some(cert), Some(key)) = (args.ca, args.cert, args.key) {
+        cfg.tls = Some(TlsFiles { ca, cert, key });
+    }
+    let mut trusted = TrustedKeys::new();
+    for path in &args.trusted_keys {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        trusted
+            .add_hex(&text)
+            .with_context(|| format!("trusted key {}", path.display()))?;
+    }
+    if trusted.is_empty() {
+        tracing::warn!("no --trusted-key: every signed downlink message will be refused");
+    }
+    cfg.trusted = trusted;
+    cfg.heartbeat = Duration::from_secs(args.heartbeat_s.max(1));
+    cfg.window = args.window.max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let shutdown = async {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = tokio::signal::ctrl_c() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        };
+        daemon::run(cfg, shutdown).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,878 @@
+//! The offline stolen-IMEI index: exact membership of millions of IMEIs, with the report date and
+//! theft location of each, answered with no network.
+//!
+//! Keys are IMEI bodies (the 14 digits before the Luhn digit, < 2^47). They are kept sorted and
+//! split by their top 15 bits into buckets; inside a bucket only the low 32 bits are stored, so a
+//! key costs 4 bytes and a lookup is one bucket range plus a binary search over `u32`s. Each key
+//! has a `u32` id into a small table of distinct (date, location) pairs, read only on a hit.
+//!
+//! On disk an index is a directory with up to two files in one format ([`write_table`]):
+//! - `base.idx`: a full state at some version (from a snapshot or a compaction),
+//! - `overlay.idx`: changes since the base (new, changed and removed IMEIs), written by each
+//!   delta. It counts only while its `base_version` equals the base's version.
+//!
+//! Every write is a temp file, fsynced, renamed and the directory fsynced ([`crate::fsutil`]), so
+//! a crash leaves the old state or the new one. A delta rewrites only the overlay (O(overlay));
+//! when the overlay grows past a threshold it is merged into a new base.
+//!
+//! The version chain rules (signatures, rollback, base hash, result hash) are
+//! `jachai_protocol::stolen`'s; this module applies deltas only after [`check_delta`] and checks
+//! the resulting state hash before anything is written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jachai_protocol::stolen::{
+    check_delta, check_result, entry_digest, Held, StateHash, StolenDelta, StolenEntry,
+};
+use jachai_protocol::ProtocolError;
+
+use crate::fsutil;
+
+const MAGIC: &[u8; 8] = b"JACHIDX1";
+const HEADER_LEN: u64 = 128;
+const BUCKET_SHIFT: u32 = 32;
+/// IMEI bodies are below 10^14 < 2^47, so 2^15 buckets of 2^32 keys.
+const BUCKETS: usize = 1 << 15;
+const TOMBSTONE: u32 = u32::MAX;
+const KIND_BASE: u64 = 0;
+const KIND_OVERLAY: u64 = 1;
+/// Largest IMEI body + 1.
+const BODY_LIMIT: u64 = 100_000_000_000_000;
+
+/// File names inside an index directory.
+pub const BASE_FILE: &str = "base.idx";
+/// See [`BASE_FILE`].
+pub const OVERLAY_FILE: &str = "overlay.idx";
+
+/// What can go wrong with the index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// Reading or writing a file failed.
+    #[error("stolen index {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A file is not an index or is damaged.
+    #[error("stolen index {path} is corrupt: {why}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// A delta or snapshot broke the protocol's rules; nothing was changed.
+    #[error(transparent)]
+    Refused(#[from] ProtocolError),
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> IndexError + '_ {
+    move |source| IndexError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A stolen phone's report, returned by a lookup hit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Report date, `YYYY-MM-DD`.
+    pub reported_at: String,
+    /// Theft location.
+    pub theft_location: String,
+}
+
+type Pair = Arc<(String, String)>;
+
+/// How the base's keys are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// Keys in memory (4 bytes each): sub-microsecond lookups, for the long-running kiosk app.
+    Memory,
+    /// Keys read with positioned reads (page cache): tiny memory, for one-shot `lookup`.
+    File,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    kind: u64,
+    version: u64,
+    base_version: u64,
+    hash: StateHash,
+    n: u64,
+    total: u64,
+    pairs: u64,
+    pair_bytes: u64,
+}
+
+impl Header {
+    fn offsets_at(&self) -> u64 {
+        HEADER_LEN
+    }
+    fn lows_at(&self) -> u64 {
+        HEADER_LEN + 4 * (BUCKETS as u64 + 1)
+    }
+    fn metas_at(&self) -> u64 {
+        self.lows_at() + 4 * self.n
+    }
+    fn pair_offsets_at(&self) -> u64 {
+        self.metas_at() + 4 * self.n
+    }
+    fn pairs_at(&self) -> u64 {
+        self.pair_offsets_at() + 4 * (self.pairs + 1)
+    }
+    fn file_len(&self) -> u64 {
+        self.pairs_at() + self.pair_bytes
+    }
+
+    fn encode(&self) -> [u8; HEADER_LEN as usize] {
+        let mut h = [0u8; HEADER_LEN as usize];
+        h[0..8].copy_from_slice(MAGIC);
+        h[8..16].copy_from_slice(&self.kind.to_le_bytes());
+        h[16..24].copy_from_slice(&self.version.to_le_bytes());
+        h[24..32].copy_from_slice(&self.base_version.to_le_bytes());
+        h[32..64].copy_from_slice(&self.hash.to_bytes());
+        h[64..72].copy_from_slice(&self.n.to_le_bytes());
+        h[72..80].copy_from_slice(&self.total.to_le_bytes());
+        h[80..88].copy_from_slice(&self.pairs.to_le_bytes());
+        h[88..96].copy_from_slice(&self.pair_bytes.to_le_bytes());
+        h
+    }
+
+    fn decode(
+        path: &Path,
+        h: &[u8; HEADER_LEN as usize],
+        file_len: u64,
+    ) -> Result<Self, IndexError> {
+        let corrupt = |why: &str| IndexError::Corrupt {
+            path: path.to_owned(),
+            why: why.to_owned(),
+        };
+        if &h[0..8] != MAGIC {
+            return Err(corrupt("not a jachai stolen index (bad magic)"));
+        }
+        let u = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&h[at..at + 8]);
+            u64::from_le_bytes(b)
+        };
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&h[32..64]);
+        let header = Self {
+            kind: u(8),
+            version: u(16),
+            base_version: u(24),
+            hash: StateHash::from_bytes(&hash),
+            n: u(64),
+            total: u(72),
+            pairs: u(80),
+            pair_bytes: u(88),
+        };
+        if header.kind > KIND_OVERLAY
+            || header.n > u64::from(u32::MAX)
+            || header.pairs >= u64::from(TOMBSTONE)
+        {
+            return Err(corrupt("bad header"));
+        }
+        if header.file_len() != file_len {
+            return Err(corrupt("length does not match the header (truncated?)"));
+        }
+        Ok(header)
+    }
+}
+
+/// One index file opened for reading.
+#[derive(Debug)]
+struct TableFile {
+    path: PathBuf,
+    file: File,
+    header: Header,
+    offsets: Vec<u32>,
+    lows: Option<Vec<u32>>,
+}
+
+fn read_u32s(r: &mut impl Read, n: usize) -> io::Result<Vec<u32>> {
+    let mut out = Vec::with_capacity(n);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(buf.len() / 4);
+        let bytes = &mut buf[..take * 4];
+        r.read_exact(bytes)?;
+        out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
+        left -= take;
+    }
+    Ok(out)
+}
+
+impl TableFile {
+    fn open(path: &Path, mode: LoadMode) -> Result<Self, IndexError> {
+        let file = File::open(path).map_err(io_at(path))?;
+        let len = file.metadata().map_err(io_at(path))?.len();
+        let mut h = [0u8; HEADER_LEN as usize];
+        file.read_exact_at(&mut h, 0).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                IndexError::Corrupt {
+                    path: path.to_owned(),
+                    why: "shorter than its header".into(),
+                }
+            } else {
+                IndexError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                }
+            }
+        })?;
+        let header = Header::decode(path, &h, len)?;
+        (&file)
+            .seek(SeekFrom::Start(header.offsets_at()))
+            .map_err(io_at(path))?;
+        let mut reader = BufReader::with_capacity(1 << 20, &file);
+        let offsets = read_u32s(&mut reader, BUCKETS + 1).map_err(io_at(path))?;
+        let sorted = offsets.windows(2).all(|w| w[0] <= w[1]);
+        if !sorted || offsets[0] != 0 || u64::from(offsets[BUCKETS]) != header.n {
+            return Err(IndexError::Corrupt {
+                path: path.to_owned(),
+                why: "bucket offsets out of order".into(),
+            });
+        }
+        let lows = match mode {
+            LoadMode::Memory => {
+                Some(read_u32s(&mut reader, to_usize(header.n)).map_err(io_at(path))?)
+            }
+            LoadMode::File => None,
+        };
+        drop(reader);
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            header,
+            offsets,
+            lows,
+        })
+    }
+
+    fn u32_at(&self, at: u64) -> Result<u32, IndexError> {
+        let mut b = [0u8; 4];
+        self.file
+            .read_exact_at(&mut b, at)
+            .map_err(io_at(&self.path))?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// Position of `key` in the file, if present.
+    fn find(&self, key: u64) -> Result<Option<usize>, IndexError> {
+        let bucket = to_usize(key >> BUCKET_SHIFT);
+        if bucket >= BUCKETS {
+            return Ok(None);
+        }
+        // The low 32 bits; the bucket holds the rest.
+        let low = (key & u64::from(u32::MAX)) as u32;
+        let (lo, hi) = (
+            to_usize(u64::from(self.offsets[bucket])),
+            to_usize(u64::from(self.offsets[bucket + 1])),
+        );
+        if let Some(lows) = &self.lows {
+            return Ok(lows[lo..hi].binary_search(&low).ok().map(|i| lo + i));
+        }
+        let (mut lo, mut hi) = (lo, hi);
+        let base = self.header.lows_at();
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let v = self.u32_at(base + 4 * mid as u64)?;
+            match v.cmp(&low) {
+                std::cmp::Ordering::Equal => return Ok(Some(mid)),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        Ok(None)
+    }
+
+    fn meta(&self, pos: usize) -> Result<u32, IndexError> {
+        self.u32_at(self.header.metas_at() + 4 * pos as u64)
+    }
+
+    fn pair(&self, id: u32) -> Result<(String, String), IndexError> {
+        let corrupt = |why: &str| IndexError::Corrupt {
+            path: self.path.clone(),
+            why: why.to_owned(),
+        };
+        if u64::from(id) >= self.header.pairs {
+            return Err(corrupt("pair id out of range"));
+        }
+        let at = self.header.pair_offsets_at() + 4 * u64::from(id);
+        let (start, end) = (self.u32_at(at)?, self.u32_at(at + 4)?);
+        if start > end || u64::from(end) > self.header.pair_bytes {
+            return Err(corrupt("pair offsets out of range"));
+        }
+        let mut bytes = vec![0u8; to_usize(u64::from(end - start))];
+        self.file
+            .read_exact_at(&mut bytes, self.header.pairs_at() + u64::from(start))
+            .map_err(io_at(&self.path))?;
+        decode_pair(&bytes).ok_or_else(|| corrupt("bad pair record"))
+    }
+
+    /// The entry at `pos`: `None` for a tombstone.
+    fn entry(&self, pos: usize) -> Result<Option<(String, String)>, IndexError> {
+        match self.meta(pos)? {
+            TOMBSTONE => Ok(None),
+            id => self.pair(id).map(Some),
+        }
+    }
+
+    /// Every entry in key order (reads the whole file sequentially).
+    fn read_all(&self) -> Result<Vec<(u64, Option<Pair>)>, IndexError> {
+        let n = to_usize(self.header.n);
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(self.header.lows_at()))
+            .map_err(io_at(&self.path))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let lows = read_u32s(&mut reader, n).map_err(io_at(&self.path))?;
+        let metas = read_u32s(&mut reader, n).map_err(io_at(&self.path))?;
+        let pair_offsets =
+            read_u32s(&mut reader, to_usize(self.header.pairs) + 1).map_err(io_at(&self.path))?;
+        let mut pair_bytes = vec![0u8; to_usize(self.header.pair_bytes)];
+        reader
+            .read_exact(&mut pair_bytes)
+            .map_err(io_at(&self.path))?;
+        let corrupt = || IndexError::Corrupt {
+            path: self.path.clone(),
+            why: "bad pair table".into(),
+        };
+        let mut pairs = Vec::with_capacity(pair_offsets.len().saturating_sub(1));
+        for w in pair_offsets.windows(2) {
+            let bytes = pair_bytes
+                .get(to_usize(u64::from(w[0]))..to_usize(u64::from(w[1])))
+                .ok_or_else(corrupt)?;
+            pairs.push(Arc::new(decode_pair(bytes).ok_or_else(corrupt)?));
+        }
+        let mut out = Vec::with_capacity(n);
+        for bucket in 0..BUCKETS {
+            let (lo, hi) = (
+                to_usize(u64::from(self.offsets[bucket])),
+                to_usize(u64::from(self.offsets[bucket + 1])),
+            );
+            for i in lo..hi {
+                let key = ((bucket as u64) << BUCKET_SHIFT) | u64::from(lows[i]);
+                let pair = match metas[i] {
+                    TOMBSTONE => None,
+                    id => Some(
+                        pairs
+                            .get(to_usize(u64::from(id)))
+                            .ok_or_else(corrupt)?
+                            .clone(),
+                    ),
+                };
+                out.push((key, pair));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn to_usize(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+fn decode_pair(bytes: &[u8]) -> Option<(String, String)> {
+    let take = |b: &[u8]| -> Option<(String, usize)> {
+        let len = usize::from(u16::from_le_bytes([*b.first()?, *b.get(1)?]));
+        let s = std::str::from_utf8(b.get(2..2 + len)?).ok()?;
+        Some((s.to_owned(), 2 + len))
+    };
+    let (a, used) = take(bytes)?;
+    let (b, used2) = take(&bytes[used..])?;
+    (used + used2 == bytes.len()).then_some((a, b))
+}
+
+/// Write an index file: `entries` sorted by key, strictly ascending (a `None` pair is a
+/// tombstone, for overlays).
+fn write_table<'a>(
+    path: &Path,
+    kind: u64,
+    version: u64,
+    base_version: u64,
+    hash: StateHash,
+    total: u64,
+    entries: impl Iterator<Item = (u64, Option<&'a (String, String)>)> + Clone,
+) -> Result<(), IndexError> {
+    let mut offsets = vec![0u32; BUCKETS + 1];
+    let mut pair_ids: HashMap<&'a (String, String), u32> = HashMap::new();
+    let mut pair_list: Vec<&'a (String, String)> = Vec::new();
+    let mut n = 0u64;
+    let mut last: Option<u64> = None;
+    for (key, pair) in entries.clone() {
+        if key >= BODY_LIMIT || last.is_some_and(|l| l >= key) {
+            return Err(IndexError::Corrupt {
+                path: path.to_owned(),
+                why: format!("keys must be ascending IMEI bodies (at {key})"),
+            });
+        }
+        last = Some(key);
+        offsets[to_usize(key >> BUCKET_SHIFT) + 1] += 1;
+        n += 1;
+        if let Some(p) = pair {
+            if !pair_ids.contains_key(p) {
+                pair_ids.insert(p, u32::try_from(pair_list.len()).unwrap_or(TOMBSTONE));
+                pair_list.push(p);
+            }
+        }
+    }
+    for b in 0..BUCKETS {
+        offsets[b + 1] += offsets[b];
+    }
+    let mut pair_offsets = Vec::with_capacity(pair_list.len() + 1);
+    let mut pair_bytes = 0u64;
+    pair_offsets.push(0u32);
+    for p in &pair_list {
+        pair_bytes += 4
+            + p.0.len().min(usize::from(u16::MAX)) as u64
+            + p.1.len().min(usize::from(u16::MAX)) as u64;
+        pair_offsets.push(u32::try_from(pair_bytes).map_err(|_| IndexError::Corrupt {
+            path: path.to_owned(),
+            why: "pair table over 4 GiB".into(),
+        })?);
+    }
+    let header = Header {
+        kind,
+        version,
+        base_version,
+        hash,
+        n,
+        total,
+        pairs: pair_list.len() as u64,
+        pair_bytes,
+    };
+    fsutil::write_atomic(path, |w| {
+        w.write_all(&header.encode())?;
+        for o in &offsets {
+            w.write_all(&o.to_le_bytes())?;
+        }
+        for (key, _) in entries.clone() {
+            w.write_all(&((key & u64::from(u32::MAX)) as u32).to_le_bytes())?;
+        }
+        for (_, pair) in entries {
+            let id = pair
+                .and_then(|p| pair_ids.get(p).copied())
+                .unwrap_or(TOMBSTONE);
+            w.write_all(&id.to_le_bytes())?;
+        }
+        for o in &pair_offsets {
+            w.write_all(&o.to_le_bytes())?;
+        }
+        for p in &pair_list {
+            for s in [&p.0, &p.1] {
+                let s = truncate_utf8(s, usize::from(u16::MAX));
+                w.write_all(&u16::try_from(s.len()).unwrap_or(u16::MAX).to_le_bytes())?;
+                w.write_all(s.as_bytes())?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(io_at(path))
+}
+
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A stolen-IMEI index directory, opened.
+#[derive(Debug)]
+pub struct StolenIndex {
+    dir: PathBuf,
+    mode: LoadMode,
+    base: Option<TableFile>,
+    overlay: BTreeMap<u64, Option<Pair>>,
+    held: Held,
+    count: u64,
+    /// Merge the overlay into a new base when it holds more than this many keys, or a 32nd of
+    /// the index if that is more (so a compaction, which rewrites the base, is amortised).
+    pub compact_min: usize,
+}
+
+impl StolenIndex {
+    /// Open the index in `dir` (an absent directory or base is the empty index at version 0).
+    pub fn open(dir: &Path, mode: LoadMode) -> Result<Self, IndexError> {
+        let base_path = dir.join(BASE_FILE);
+        let base = match TableFile::open(&base_path, mode) {
+            Ok(t) => Some(t),
+            Err(IndexError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(b) = &base {
+            if b.header.kind != KIND_BASE {
+                return Err(IndexError::Corrupt {
+                    path: base_path,
+                    why: "base file holds an overlay".into(),
+                });
+            }
+        }
+        let (base_version, base_hash, base_total) =
+            base.as_ref().map_or((0, StateHash::EMPTY, 0), |b| {
+                (b.header.version, b.header.hash, b.header.total)
+            });
+        let mut index = Self {
+            dir: dir.to_owned(),
+            mode,
+            base,
+            overlay: BTreeMap::new(),
+            held: Held {
+                version: base_version,
+                hash: base_hash,
+            },
+            count: base_total,
+            compact_min: 1 << 16,
+        };
+        let overlay_path = dir.join(OVERLAY_FILE);
+        match TableFile::open(&overlay_path, LoadMode::File) {
+            Ok(o) if o.header.kind == KIND_OVERLAY && o.header.base_version == base_version => {
+                index.overlay = o.read_all()?.into_iter().collect();
+                index.held = Held {
+                    version: o.header.version,
+                    hash: o.header.hash,
+                };
+                index.count = o.header.total;
+            }
+            Ok(_) => {
+                // Left behind by a compaction or snapshot that renamed the new base and then
+                // crashed before removing it: the base already holds its changes.
+                tracing::info!(path = %overlay_path.display(), "removing an overlay of an older base");
+                fs::remove_file(&overlay_path).map_err(io_at(&overlay_path))?;
+            }
+            Err(IndexError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        Ok(index)
+    }
+
+    /// The version and state hash held.
+    pub fn held(&self) -> Held {
+        self.held
+    }
+
+    /// Number of stolen IMEIs.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether no IMEI is listed.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Look up an IMEI body (14 digits, see `jachai_protocol::imei::body_of`).
+    pub fn lookup(&self, body: u64) -> Result<Option<Hit>, IndexError> {
+        if let Some(entry) = self.overlay.get(&body) {
+            return Ok(entry.as_ref().map(|p| Hit {
+                reported_at: p.0.clone(),
+                theft_location: p.1.clone(),
+            }));
+        }
+        let Some(base) = &self.base else {
+            return Ok(None);
+        };
+        match base.find(body)? {
+            None => Ok(None),
+            Some(pos) => Ok(base.entry(pos)?.map(|(reported_at, theft_location)| Hit {
+                reported_at,
+                theft_location,
+            })),
+        }
+    }
+
+    /// Look up a 15-digit IMEI (ASCII, Luhn-checked).
+    pub fn lookup_imei(&self, imei: &str) -> Result<Option<Hit>, IndexError> {
+        self.lookup(jachai_protocol::imei::body_of(imei)?)
+    }
+
+    /// Apply a verified delta: the chain rules are checked, the new state's hash must be the
+    /// delta's, and only then is the overlay (or a compacted base) written. Removals apply before
+    /// additions. On any error nothing changed.
+    pub fn apply_delta(&mut self, delta: &StolenDelta) -> Result<(), IndexError> {
+        check_delta(&self.held, delta)?;
+        let mut changes: BTreeMap<u64, Option<Pair>> = BTreeMap::new();
+        let mut hash = self.held.hash;
+        let mut count = self.count;
+        for imei in &delta.removed {
+            let body = jachai_protocol::imei::body_of(imei)?;
+            if let Some(old) = self.current(&changes, body)? {
+                hash.remove(&entry_digest(body, &old.0, &old.1));
+                count -= 1;
+                changes.insert(body, None);
+            }
+        }
+        for e in &delta.added {
+            let body = e.validate()?;
+            if let Some(old) = self.current(&changes, body)? {
+                hash.remove(&entry_digest(body, &old.0, &old.1));
+                count -= 1;
+            }
+            hash.add(&entry_digest(body, &e.reported_at, &e.theft_location));
+            count += 1;
+            changes.insert(
+                body,
+                Some(Arc::new((e.reported_at.clone(), e.theft_location.clone()))),
+            );
+        }
+        check_result(&delta.hash, hash)?;
+        let mut overlay = self.overlay.clone();
+        overlay.extend(changes);
+        let held = Held {
+            version: delta.version,
+            hash,
+        };
+        let threshold = self
+            .compact_min
+            .max(usize::try_from(count / 32).unwrap_or(usize::MAX));
+        if overlay.len() > threshold {
+            self.compact(overlay, held, count)
+        } else {
+            let base_version = self.base.as_ref().map_or(0, |b| b.header.version);
+            write_table(
+                &self.dir_ready()?.join(OVERLAY_FILE),
+                KIND_OVERLAY,
+                held.version,
+                base_version,
+                held.hash,
+                count,
+                overlay.iter().map(|(k, v)| (*k, v.as_deref())),
+            )?;
+            self.overlay = overlay;
+            self.held = held;
+            self.count = count;
+            Ok(())
+        }
+    }
+
+    fn current(
+        &self,
+        changes: &BTreeMap<u64, Option<Pair>>,
+        body: u64,
+    ) -> Result<Option<(String, String)>, IndexError> {
+        if let Some(c) = changes.get(&body) {
+            return Ok(c.as_deref().cloned());
+        }
+        Ok(self
+            .lookup(body)?
+            .map(|h| (h.reported_at, h.theft_location)))
+    }
+
+    fn dir_ready(&self) -> Result<&Path, IndexError> {
+        fs::create_dir_all(&self.dir).map_err(io_at(&self.dir))?;
+        Ok(&self.dir)
+    }
+
+    /// Merge `overlay` into a new base at `held`.
+    fn compact(
+        &mut self,
+        overlay: BTreeMap<u64, Option<Pair>>,
+        held: Held,
+        count: u64,
+    ) -> Result<(), IndexError> {
+        let base_entries = match &self.base {
+            Some(b) => b.read_all()?,
+            None => Vec::new(),
+        };
+        let merged = merge(&base_entries, &overlay);
+        self.install_base(held, count, &merged)
+    }
+
+    fn install_base(
+        &mut self,
+        held: Held,
+        count: u64,
+        entries: &[(u64, Pair)],
+    ) -> Result<(), IndexError> {
+        let dir = self.dir_ready()?.to_owned();
+        let base_path = dir.join(BASE_FILE);
+        write_table(
+            &base_path,
+            KIND_BASE,
+            held.version,
+            held.version,
+            held.hash,
+            count,
+            entries.iter().map(|(k, p)| (*k, Some(&**p))),
+        )?;
+        let overlay_path = dir.join(OVERLAY_FILE);
+        match fs::remove_file(&overlay_path) {
+            Ok(()) => fsutil::sync_dir(&dir).map_err(io_at(&dir))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_at(&overlay_path)(e)),
+        }
+        self.base = Some(TableFile::open(&base_path, self.mode)?);
+        self.overlay.clear();
+        self.held = held;
+        self.count = count;
+        Ok(())
+    }
+
+    /// Replace the whole index with a verified snapshot at `version` whose state hash must be
+    /// `hash_hex`. Refused (nothing changed) for an older version, a bad entry, a repeated IMEI or
+    /// a hash mismatch.
+    pub fn install_snapshot(
+        &mut self,
+        version: u64,
+        hash_hex: &str,
+        entries: impl IntoIterator<Item = StolenEntry>,
+    ) -> Result<(), IndexError> {
+        if version <= self.held.version {
+            return Err(ProtocolError::Rollback {
+                held: self.held.version,
+                got: version,
+            }
+            .into());
+        }
+        let mut hash = StateHash::EMPTY;
+        let mut list = Vec::new();
+        for e in entries {
+            let body = e.validate()?;
+            hash.add(&entry_digest(body, &e.reported_at, &e.theft_location));
+            list.push((body, Arc::new((e.reported_at, e.theft_location))));
+        }
+        list.sort_unstable_by_key(|(k, _)| *k);
+        if let Some(w) = list.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(ProtocolError::Malformed(format!(
+                "snapshot lists IMEI body {} twice",
+                w[0].0
+            ))
+            .into());
+        }
+        check_result(hash_hex, hash)?;
+        let count = list.len() as u64;
+        self.install_base(Held { version, hash }, count, &list)
+    }
+}
+
+fn merge(base: &[(u64, Option<Pair>)], overlay: &BTreeMap<u64, Option<Pair>>) -> Vec<(u64, Pair)> {
+    let mut out = Vec::with_capacity(base.len() + overlay.len());
+    let mut over = overlay.iter().peekable();
+    for (key, pair) in base {
+        while let Some((k, v)) = over.peek() {
+            if **k >= *key {
+                break;
+            }
+            if let Some(p) = v {
+                out.push((**k, p.clone()));
+            }
+            over.next();
+        }
+        match over.peek() {
+            Some((k, v)) if **k == *key => {
+                if let Some(p) = v {
+                    out.push((*key, p.clone()));
+                }
+                over.next();
+            }
+            _ => {
+                if let Some(p) = pair {
+                    out.push((*key, p.clone()));
+                }
+            }
+        }
+    }
+    for (k, v) in over {
+        if let Some(p) = v {
+            out.push((*k, p.clone()));
+        }
+    }
+    out
+}
+
+/// Builds a base file from keys in ascending order without holding entries as strings, for
+/// large indexes (benchmarks, snapshot tooling). The state hash is computed on the way.
+#[derive(Debug, Default)]
+pub struct BaseBuilder {
+    keys: Vec<u64>,
+    pairs: Vec<Pair>,
+    pair_ids: HashMap<Pair, usize>,
+    ids: Vec<u32>,
+    hash: StateHash,
+}
+
+impl BaseBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add an IMEI body (strictly above the previous one) with its report.
+    pub fn push(
+        &mut self,
+        body: u64,
+        reported_at: &str,
+        theft_location: &str,
+    ) -> Result<(), IndexError> {
+        if body >= BODY_LIMIT || self.keys.last().is_some_and(|&l| l >= body) {
+            return Err(ProtocolError::Malformed(format!("keys must ascend (at {body})")).into());
+        }
+        self.hash
+            .add(&entry_digest(body, reported_at, theft_location));
+        let pair = Arc::new((reported_at.to_owned(), theft_location.to_owned()));
+        let next = self.pairs.len();
+        let id = *self.pair_ids.entry(pair.clone()).or_insert(next);
+        if id == next {
+            self.pairs.push(pair);
+        }
+        self.keys.push(body);
+        self.ids.push(u32::try_from(id).unwrap_or(TOMBSTONE));
+        Ok(())
+    }
+
+    /// The state hash so far.
+    pub fn hash(&self) -> StateHash {
+        self.hash
+    }
+
+    /// Write `dir/base.idx` at `version` (removing any overlay).
+    pub fn write(self, dir: &Path, version: u64) -> Result<Held, IndexError> {
+        fs::create_dir_all(dir).map_err(io_at(dir))?;
+        let held = Held {
+            version,
+            hash: self.hash,
+        };
+        let pairs = &self.pairs;
+        write_table(
+            &dir.join(BASE_FILE),
+            KIND_BASE,
+            version,
+            version,
+            self.hash,
+            self.keys.len() as u64,
+            self.keys
+                .iter()
+                .zip(&self.ids)
+                .map(|(k, id)| (*k, pairs.get(to_usize(u64::from(*id))).map(|p| &**p))),
+        )?;
+        match fs::remove_file(dir.join(OVERLAY_FILE)) {
+            Ok(()) => fsutil::sync_dir(dir).map_err(io_at(dir))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_at(dir)(e)),
+        }
+        Ok(held)
+    }
+}
