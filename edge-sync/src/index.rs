@@ -332,8 +332,8 @@ impl TableFile {
         }
     }
 
-    /// Every entry in key order (reads the whole file sequentially).
-    fn read_all(&self) -> Result<Vec<(u64, Option<Pair>)>, IndexError> {
+    /// The whole file as arrays (reads it sequentially).
+    fn read_raw(&self) -> Result<Raw, IndexError> {
         let n = to_usize(self.header.n);
         let mut file = &self.file;
         file.seek(SeekFrom::Start(self.header.lows_at()))
@@ -347,39 +347,207 @@ impl TableFile {
         reader
             .read_exact(&mut pair_bytes)
             .map_err(io_at(&self.path))?;
-        let corrupt = || IndexError::Corrupt {
-            path: self.path.clone(),
-            why: "bad pair table".into(),
+        let raw = Raw {
+            offsets: self.offsets.clone(),
+            lows,
+            metas,
+            pair_offsets,
+            pair_bytes,
         };
-        let mut pairs = Vec::with_capacity(pair_offsets.len().saturating_sub(1));
-        for w in pair_offsets.windows(2) {
-            let bytes = pair_bytes
-                .get(to_usize(u64::from(w[0]))..to_usize(u64::from(w[1])))
-                .ok_or_else(corrupt)?;
-            pairs.push(Arc::new(decode_pair(bytes).ok_or_else(corrupt)?));
+        let pairs = raw.pair_offsets.len().saturating_sub(1);
+        let bad_meta = raw
+            .metas
+            .iter()
+            .any(|&m| m != TOMBSTONE && to_usize(u64::from(m)) >= pairs);
+        let bad_pairs = raw.pair_offsets.windows(2).any(|w| w[0] > w[1])
+            || raw.pair_offsets.last().map(|&e| u64::from(e)) != Some(self.header.pair_bytes);
+        if bad_meta || bad_pairs {
+            return Err(IndexError::Corrupt {
+                path: self.path.clone(),
+                why: "bad pair table".into(),
+            });
         }
-        let mut out = Vec::with_capacity(n);
+        Ok(raw)
+    }
+}
+
+/// An index file's arrays, as written.
+#[derive(Debug, Default)]
+struct Raw {
+    offsets: Vec<u32>,
+    lows: Vec<u32>,
+    metas: Vec<u32>,
+    pair_offsets: Vec<u32>,
+    pair_bytes: Vec<u8>,
+}
+
+impl Raw {
+    fn empty() -> Self {
+        Self {
+            offsets: vec![0; BUCKETS + 1],
+            pair_offsets: vec![0],
+            ..Self::default()
+        }
+    }
+
+    /// Visit (key, meta) in key order.
+    fn for_each(&self, mut f: impl FnMut(u64, u32)) {
         for bucket in 0..BUCKETS {
             let (lo, hi) = (
-                to_usize(u64::from(self.offsets[bucket])),
-                to_usize(u64::from(self.offsets[bucket + 1])),
+                self.offsets[bucket] as usize,
+                self.offsets[bucket + 1] as usize,
             );
             for i in lo..hi {
-                let key = ((bucket as u64) << BUCKET_SHIFT) | u64::from(lows[i]);
-                let pair = match metas[i] {
-                    TOMBSTONE => None,
-                    id => Some(
-                        pairs
-                            .get(to_usize(u64::from(id)))
-                            .ok_or_else(corrupt)?
-                            .clone(),
-                    ),
-                };
-                out.push((key, pair));
+                f(
+                    ((bucket as u64) << BUCKET_SHIFT) | u64::from(self.lows[i]),
+                    self.metas[i],
+                );
             }
         }
-        Ok(out)
     }
+
+    /// Append a key (above every key so far) with its meta id.
+    fn push(&mut self, key: u64, meta: u32) {
+        let bucket = to_usize(key >> BUCKET_SHIFT);
+        self.offsets[bucket + 1] += 1;
+        self.lows.push((key & u64::from(u32::MAX)) as u32);
+        self.metas.push(meta);
+    }
+
+    /// Turn per-bucket counts (from [`Self::push`]) into start offsets.
+    fn finish_offsets(&mut self) {
+        for b in 0..BUCKETS {
+            self.offsets[b + 1] += self.offsets[b];
+        }
+    }
+
+    /// Append an already encoded pair record; its id.
+    fn add_pair_bytes(&mut self, record: &[u8]) -> u32 {
+        self.pair_bytes.extend_from_slice(record);
+        self.pair_offsets
+            .push(u32::try_from(self.pair_bytes.len()).unwrap_or(u32::MAX));
+        u32::try_from(self.pair_offsets.len() - 2).unwrap_or(TOMBSTONE)
+    }
+
+    /// Append a pair record; its id.
+    fn add_pair(&mut self, pair: &(String, String)) -> u32 {
+        for text in [&pair.0, &pair.1] {
+            let text = truncate_utf8(text, usize::from(u16::MAX));
+            self.pair_bytes
+                .extend_from_slice(&u16::try_from(text.len()).unwrap_or(u16::MAX).to_le_bytes());
+            self.pair_bytes.extend_from_slice(text.as_bytes());
+        }
+        self.pair_offsets
+            .push(u32::try_from(self.pair_bytes.len()).unwrap_or(u32::MAX));
+        u32::try_from(self.pair_offsets.len() - 2).unwrap_or(TOMBSTONE)
+    }
+}
+
+/// The overlay in memory: each changed key's pair id (or [`TOMBSTONE`]) and its own pair table.
+#[derive(Debug, Default)]
+struct Overlay {
+    entries: BTreeMap<u64, u32>,
+    pairs: Vec<Pair>,
+    ids: HashMap<Pair, u32>,
+}
+
+impl Overlay {
+    fn from_raw(raw: &Raw, path: &Path) -> Result<Self, IndexError> {
+        let corrupt = || IndexError::Corrupt {
+            path: path.to_owned(),
+            why: "bad pair record".into(),
+        };
+        let mut overlay = Self::default();
+        for w in raw.pair_offsets.windows(2) {
+            let bytes = raw
+                .pair_bytes
+                .get(to_usize(u64::from(w[0]))..to_usize(u64::from(w[1])))
+                .ok_or_else(corrupt)?;
+            let pair = Arc::new(decode_pair(bytes).ok_or_else(corrupt)?);
+            let id = u32::try_from(overlay.pairs.len()).unwrap_or(TOMBSTONE);
+            overlay.ids.entry(pair.clone()).or_insert(id);
+            overlay.pairs.push(pair);
+        }
+        raw.for_each(|k, meta| {
+            overlay.entries.insert(k, meta);
+        });
+        Ok(overlay)
+    }
+
+    /// `None`: the key is not in the overlay; `Some(None)`: removed; `Some(Some(pair))`: listed.
+    fn get(&self, key: u64) -> Option<Option<&Pair>> {
+        self.entries
+            .get(&key)
+            .map(|&meta| self.pairs.get(to_usize(u64::from(meta))))
+    }
+
+    /// The overlay with `changes` (sorted by key; ids into `pairs` + `new_pairs`) as arrays.
+    fn merged_raw(&self, changes: &[(u64, u32)], new_pairs: &[Pair]) -> Raw {
+        let mut raw = Raw::empty();
+        for p in self.pairs.iter().chain(new_pairs) {
+            raw.add_pair(p);
+        }
+        let mut over = changes.iter().peekable();
+        for (&k, &meta) in &self.entries {
+            while let Some(&&(c, m)) = over.peek() {
+                if c >= k {
+                    break;
+                }
+                raw.push(c, m);
+                over.next();
+            }
+            match over.peek() {
+                Some(&&(c, m)) if c == k => {
+                    raw.push(c, m);
+                    over.next();
+                }
+                _ => raw.push(k, meta),
+            }
+        }
+        for &(c, m) in over {
+            raw.push(c, m);
+        }
+        raw.finish_offsets();
+        raw
+    }
+}
+
+/// Write `raw` as an index file, atomically.
+fn write_raw(
+    path: &Path,
+    kind: u64,
+    version: u64,
+    base_version: u64,
+    hash: StateHash,
+    total: u64,
+    raw: &Raw,
+) -> Result<(), IndexError> {
+    if raw.pair_bytes.len() >= u32::MAX as usize {
+        return Err(IndexError::Corrupt {
+            path: path.to_owned(),
+            why: "pair table over 4 GiB".into(),
+        });
+    }
+    let header = Header {
+        kind,
+        version,
+        base_version,
+        hash,
+        n: raw.lows.len() as u64,
+        total,
+        pairs: raw.pair_offsets.len().saturating_sub(1) as u64,
+        pair_bytes: raw.pair_bytes.len() as u64,
+    };
+    fsutil::write_atomic(path, |w| {
+        w.write_all(&header.encode())?;
+        for list in [&raw.offsets, &raw.lows, &raw.metas, &raw.pair_offsets] {
+            for v in list.iter() {
+                w.write_all(&v.to_le_bytes())?;
+            }
+        }
+        w.write_all(&raw.pair_bytes)
+    })
+    .map_err(io_at(path))
 }
 
 fn to_usize(v: u64) -> usize {
@@ -406,14 +574,12 @@ fn write_table<'a>(
     base_version: u64,
     hash: StateHash,
     total: u64,
-    entries: impl Iterator<Item = (u64, Option<&'a (String, String)>)> + Clone,
+    entries: impl Iterator<Item = (u64, Option<&'a (String, String)>)>,
 ) -> Result<(), IndexError> {
-    let mut offsets = vec![0u32; BUCKETS + 1];
-    let mut pair_ids: HashMap<&'a (String, String), u32> = HashMap::new();
-    let mut pair_list: Vec<&'a (String, String)> = Vec::new();
-    let mut n = 0u64;
+    let mut raw = Raw::empty();
+    let mut ids: HashMap<&'a (String, String), u32> = HashMap::new();
     let mut last: Option<u64> = None;
-    for (key, pair) in entries.clone() {
+    for (key, pair) in entries {
         if key >= BODY_LIMIT || last.is_some_and(|l| l >= key) {
             return Err(IndexError::Corrupt {
                 path: path.to_owned(),
@@ -421,67 +587,21 @@ fn write_table<'a>(
             });
         }
         last = Some(key);
-        offsets[to_usize(key >> BUCKET_SHIFT) + 1] += 1;
-        n += 1;
-        if let Some(p) = pair {
-            if !pair_ids.contains_key(p) {
-                pair_ids.insert(p, u32::try_from(pair_list.len()).unwrap_or(TOMBSTONE));
-                pair_list.push(p);
-            }
-        }
+        let meta = match pair {
+            None => TOMBSTONE,
+            Some(p) => match ids.get(p) {
+                Some(&id) => id,
+                None => {
+                    let id = raw.add_pair(p);
+                    ids.insert(p, id);
+                    id
+                }
+            },
+        };
+        raw.push(key, meta);
     }
-    for b in 0..BUCKETS {
-        offsets[b + 1] += offsets[b];
-    }
-    let mut pair_offsets = Vec::with_capacity(pair_list.len() + 1);
-    let mut pair_bytes = 0u64;
-    pair_offsets.push(0u32);
-    for p in &pair_list {
-        pair_bytes += 4
-            + p.0.len().min(usize::from(u16::MAX)) as u64
-            + p.1.len().min(usize::from(u16::MAX)) as u64;
-        pair_offsets.push(u32::try_from(pair_bytes).map_err(|_| IndexError::Corrupt {
-            path: path.to_owned(),
-            why: "pair table over 4 GiB".into(),
-        })?);
-    }
-    let header = Header {
-        kind,
-        version,
-        base_version,
-        hash,
-        n,
-        total,
-        pairs: pair_list.len() as u64,
-        pair_bytes,
-    };
-    fsutil::write_atomic(path, |w| {
-        w.write_all(&header.encode())?;
-        for o in &offsets {
-            w.write_all(&o.to_le_bytes())?;
-        }
-        for (key, _) in entries.clone() {
-            w.write_all(&((key & u64::from(u32::MAX)) as u32).to_le_bytes())?;
-        }
-        for (_, pair) in entries {
-            let id = pair
-                .and_then(|p| pair_ids.get(p).copied())
-                .unwrap_or(TOMBSTONE);
-            w.write_all(&id.to_le_bytes())?;
-        }
-        for o in &pair_offsets {
-            w.write_all(&o.to_le_bytes())?;
-        }
-        for p in &pair_list {
-            for s in [&p.0, &p.1] {
-                let s = truncate_utf8(s, usize::from(u16::MAX));
-                w.write_all(&u16::try_from(s.len()).unwrap_or(u16::MAX).to_le_bytes())?;
-                w.write_all(s.as_bytes())?;
-            }
-        }
-        Ok(())
-    })
-    .map_err(io_at(path))
+    raw.finish_offsets();
+    write_raw(path, kind, version, base_version, hash, total, &raw)
 }
 
 fn truncate_utf8(s: &str, max: usize) -> &str {
@@ -501,10 +621,10 @@ pub struct StolenIndex {
     dir: PathBuf,
     mode: LoadMode,
     base: Option<TableFile>,
-    overlay: BTreeMap<u64, Option<Pair>>,
+    overlay: Overlay,
     held: Held,
     count: u64,
-    /// Merge the overlay into a new base when it holds more than this many keys, or a 32nd of
+    /// Merge the overlay into a new base when it holds more than this many keys, or a 16th of
     /// the index if that is more (so a compaction, which rewrites the base, is amortised).
     pub compact_min: usize,
 }
@@ -534,7 +654,7 @@ impl StolenIndex {
             dir: dir.to_owned(),
             mode,
             base,
-            overlay: BTreeMap::new(),
+            overlay: Overlay::default(),
             held: Held {
                 version: base_version,
                 hash: base_hash,
@@ -545,7 +665,7 @@ impl StolenIndex {
         let overlay_path = dir.join(OVERLAY_FILE);
         match TableFile::open(&overlay_path, LoadMode::File) {
             Ok(o) if o.header.kind == KIND_OVERLAY && o.header.base_version == base_version => {
-                index.overlay = o.read_all()?.into_iter().collect();
+                index.overlay = Overlay::from_raw(&o.read_raw()?, &overlay_path)?;
                 index.held = Held {
                     version: o.header.version,
                     hash: o.header.hash,
@@ -586,8 +706,8 @@ impl StolenIndex {
 
     /// Look up an IMEI body (14 digits, see `jachai_protocol::imei::body_of`).
     pub fn lookup(&self, body: u64) -> Result<Option<Hit>, IndexError> {
-        if let Some(entry) = self.overlay.get(&body) {
-            return Ok(entry.as_ref().map(|p| Hit {
+        if let Some(entry) = self.overlay.get(body) {
+            return Ok(entry.map(|p| Hit {
                 reported_at: p.0.clone(),
                 theft_location: p.1.clone(),
             }));
@@ -639,29 +759,52 @@ impl StolenIndex {
             );
         }
         check_result(&delta.hash, hash)?;
-        let mut overlay = self.overlay.clone();
-        overlay.extend(changes);
+        // Give the changes pair ids in the overlay's table (new pairs after the old ones), then
+        // write the merged overlay; memory changes only after the file is in place.
+        let mut new_pairs: Vec<Pair> = Vec::new();
+        let mut new_ids: HashMap<Pair, u32> = HashMap::new();
+        let mut resolved: Vec<(u64, u32)> = Vec::with_capacity(changes.len());
+        for (&k, v) in &changes {
+            let meta = match v {
+                None => TOMBSTONE,
+                Some(p) => match self.overlay.ids.get(p).or_else(|| new_ids.get(p)) {
+                    Some(&id) => id,
+                    None => {
+                        let id = u32::try_from(self.overlay.pairs.len() + new_pairs.len())
+                            .unwrap_or(TOMBSTONE);
+                        new_pairs.push(p.clone());
+                        new_ids.insert(p.clone(), id);
+                        id
+                    }
+                },
+            };
+            resolved.push((k, meta));
+        }
+        let merged = self.overlay.merged_raw(&resolved, &new_pairs);
         let held = Held {
             version: delta.version,
             hash,
         };
         let threshold = self
             .compact_min
-            .max(usize::try_from(count / 32).unwrap_or(usize::MAX));
-        if overlay.len() > threshold {
-            self.compact(overlay, held, count)
+            .max(usize::try_from(count / 16).unwrap_or(usize::MAX));
+        if merged.lows.len() > threshold {
+            self.compact(&merged, held, count)
         } else {
             let base_version = self.base.as_ref().map_or(0, |b| b.header.version);
-            write_table(
-                &self.dir_ready()?.join(OVERLAY_FILE),
+            let path = self.dir_ready()?.join(OVERLAY_FILE);
+            write_raw(
+                &path,
                 KIND_OVERLAY,
                 held.version,
                 base_version,
                 held.hash,
                 count,
-                overlay.iter().map(|(k, v)| (*k, v.as_deref())),
+                &merged,
             )?;
-            self.overlay = overlay;
+            self.overlay.pairs.extend(new_pairs);
+            self.overlay.ids.extend(new_ids);
+            self.overlay.entries.extend(resolved);
             self.held = held;
             self.count = count;
             Ok(())
@@ -686,19 +829,81 @@ impl StolenIndex {
         Ok(&self.dir)
     }
 
-    /// Merge `overlay` into a new base at `held`.
-    fn compact(
-        &mut self,
-        overlay: BTreeMap<u64, Option<Pair>>,
-        held: Held,
-        count: u64,
-    ) -> Result<(), IndexError> {
-        let base_entries = match &self.base {
-            Some(b) => b.read_all()?,
-            None => Vec::new(),
+    /// Merge the (merged) overlay's arrays into a new base at `held`, array to array: the
+    /// base's pairs are kept as bytes and the overlay's referenced pairs appended, so nothing of
+    /// the base is decoded.
+    fn compact(&mut self, overlay: &Raw, held: Held, count: u64) -> Result<(), IndexError> {
+        let base = match &self.base {
+            Some(b) => b.read_raw()?,
+            None => Raw::empty(),
         };
-        let merged = merge(&base_entries, &overlay);
-        self.install_base(held, count, &merged)
+        let mut out = Raw {
+            offsets: vec![0; BUCKETS + 1],
+            lows: Vec::with_capacity(base.lows.len() + overlay.lows.len()),
+            metas: Vec::with_capacity(base.lows.len() + overlay.lows.len()),
+            pair_offsets: base.pair_offsets.clone(),
+            pair_bytes: base.pair_bytes.clone(),
+        };
+        // Overlay pair ids → ids in the new base (appended on first use); tombstones → `None`.
+        let mut remap: Vec<Option<u32>> = vec![None; overlay.pair_offsets.len().saturating_sub(1)];
+        let mut changes: Vec<(u64, Option<u32>)> = Vec::with_capacity(overlay.lows.len());
+        overlay.for_each(|k, meta| {
+            let id = (meta != TOMBSTONE).then(|| {
+                let slot = to_usize(u64::from(meta));
+                match remap.get(slot).copied().flatten() {
+                    Some(id) => id,
+                    None => {
+                        let (a, b) = (overlay.pair_offsets[slot], overlay.pair_offsets[slot + 1]);
+                        let id = out.add_pair_bytes(&overlay.pair_bytes[a as usize..b as usize]);
+                        if let Some(r) = remap.get_mut(slot) {
+                            *r = Some(id);
+                        }
+                        id
+                    }
+                }
+            });
+            changes.push((k, id));
+        });
+        let mut over = changes.iter().peekable();
+        base.for_each(|key, meta| {
+            while let Some(&&(k, id)) = over.peek() {
+                if k >= key {
+                    break;
+                }
+                if let Some(id) = id {
+                    out.push(k, id);
+                }
+                over.next();
+            }
+            match over.peek() {
+                Some(&&(k, id)) if k == key => {
+                    if let Some(id) = id {
+                        out.push(k, id);
+                    }
+                    over.next();
+                }
+                _ => out.push(key, meta),
+            }
+        });
+        for &(k, id) in over {
+            if let Some(id) = id {
+                out.push(k, id);
+            }
+        }
+        drop(base);
+        out.finish_offsets();
+        let dir = self.dir_ready()?.to_owned();
+        write_raw(
+            &dir.join(BASE_FILE),
+            KIND_BASE,
+            held.version,
+            held.version,
+            held.hash,
+            count,
+            &out,
+        )?;
+        drop(out);
+        self.after_new_base(&dir, held, count)
     }
 
     fn install_base(
@@ -708,9 +913,8 @@ impl StolenIndex {
         entries: &[(u64, Pair)],
     ) -> Result<(), IndexError> {
         let dir = self.dir_ready()?.to_owned();
-        let base_path = dir.join(BASE_FILE);
         write_table(
-            &base_path,
+            &dir.join(BASE_FILE),
             KIND_BASE,
             held.version,
             held.version,
@@ -718,14 +922,19 @@ impl StolenIndex {
             count,
             entries.iter().map(|(k, p)| (*k, Some(&**p))),
         )?;
+        self.after_new_base(&dir, held, count)
+    }
+
+    /// A new base was renamed into place: drop the overlay and reopen.
+    fn after_new_base(&mut self, dir: &Path, held: Held, count: u64) -> Result<(), IndexError> {
         let overlay_path = dir.join(OVERLAY_FILE);
         match fs::remove_file(&overlay_path) {
-            Ok(()) => fsutil::sync_dir(&dir).map_err(io_at(&dir))?,
+            Ok(()) => fsutil::sync_dir(dir).map_err(io_at(dir))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_at(&overlay_path)(e)),
         }
-        self.base = Some(TableFile::open(&base_path, self.mode)?);
-        self.overlay.clear();
+        self.base = Some(TableFile::open(&dir.join(BASE_FILE), self.mode)?);
+        self.overlay = Overlay::default();
         self.held = held;
         self.count = count;
         Ok(())
@@ -766,41 +975,6 @@ impl StolenIndex {
         let count = list.len() as u64;
         self.install_base(Held { version, hash }, count, &list)
     }
-}
-
-fn merge(base: &[(u64, Option<Pair>)], overlay: &BTreeMap<u64, Option<Pair>>) -> Vec<(u64, Pair)> {
-    let mut out = Vec::with_capacity(base.len() + overlay.len());
-    let mut over = overlay.iter().peekable();
-    for (key, pair) in base {
-        while let Some((k, v)) = over.peek() {
-            if **k >= *key {
-                break;
-            }
-            if let Some(p) = v {
-                out.push((**k, p.clone()));
-            }
-            over.next();
-        }
-        match over.peek() {
-            Some((k, v)) if **k == *key => {
-                if let Some(p) = v {
-                    out.push((*key, p.clone()));
-                }
-                over.next();
-            }
-            _ => {
-                if let Some(p) = pair {
-                    out.push((*key, p.clone()));
-                }
-            }
-        }
-    }
-    for (k, v) in over {
-        if let Some(p) = v {
-            out.push((*k, p.clone()));
-        }
-    }
-    out
 }
 
 /// Builds a base file from keys in ascending order without holding entries as strings, for
@@ -855,18 +1029,22 @@ impl BaseBuilder {
             version,
             hash: self.hash,
         };
-        let pairs = &self.pairs;
-        write_table(
+        let mut raw = Raw::empty();
+        for p in &self.pairs {
+            raw.add_pair(p);
+        }
+        for (&k, &id) in self.keys.iter().zip(&self.ids) {
+            raw.push(k, id);
+        }
+        raw.finish_offsets();
+        write_raw(
             &dir.join(BASE_FILE),
             KIND_BASE,
             version,
             version,
             self.hash,
             self.keys.len() as u64,
-            self.keys
-                .iter()
-                .zip(&self.ids)
-                .map(|(k, id)| (*k, pairs.get(to_usize(u64::from(*id))).map(|p| &**p))),
+            &raw,
         )?;
         match fs::remove_file(dir.join(OVERLAY_FILE)) {
             Ok(()) => fsutil::sync_dir(dir).map_err(io_at(dir))?,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use jachai_protocol::envelope::BlobRef;
-use jachai_protocol::{encode, CaseMsg, Decision};
+use jachai_protocol::{encode, CaseMsg, Decision, UpCase};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest as _, Sha256};
 
@@ -156,7 +156,7 @@ pub struct NewCase {
 pub struct OutboxRow {
     /// The seq.
     pub seq: u64,
-    /// The encoded [`CaseMsg`], exactly as published.
+    /// The encoded [`UpCase::Case`], exactly as published.
     pub payload: Vec<u8>,
     /// When recorded, unix seconds.
     pub created_at: u64,
@@ -400,7 +400,7 @@ impl Store {
         };
         tx.execute(
             "INSERT INTO outbox (seq, payload, created_at) VALUES (?1, ?2, ?3)",
-            params![to_i64(seq), encode(&msg), to_i64(now_s())],
+            params![to_i64(seq), encode(&UpCase::Case(msg)), to_i64(now_s())],
         )?;
         tx.commit()?;
         Ok(seq)

@@ -18,7 +18,7 @@ use jachai_protocol::sign::{Signer, TrustedKeys};
 use jachai_protocol::stolen::{SnapshotPart, StateHash, StolenDelta, StolenEntry, StolenHead};
 use jachai_protocol::{
     decode, encode, Ack, BlobAck, CaseMsg, Decision, DecisionOutcome, DownMsg, EventMsg, KioskId,
-    SignedBody, Status, StatusState, Topic,
+    SignedBody, StatusMsg, StatusState, Topic, UpCase,
 };
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::oneshot;
@@ -29,17 +29,38 @@ struct Mosquitto {
     _dir: tempfile::TempDir,
 }
 
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 impl Mosquitto {
     fn start() -> Self {
+        Self::start_with(|_, _| String::new())
+    }
+
+    /// A broker with a plain listener on `port` and whatever `extra(dir, port)` adds.
+    fn start_with(extra: impl FnOnce(&Path, u16) -> String) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
+        let mut more = extra(dir.path(), port);
+        // As root, mosquitto switches to user `mosquitto`, which cannot read the test's private
+        // temp dir (certificates): keep it root there.
+        let root = std::fs::read_to_string("/proc/self/status")
+            .map(|s| {
+                s.lines()
+                    .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+            })
+            .unwrap_or(false);
+        if root {
+            more.push_str("user root\n");
+        }
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n"),
+            format!("per_listener_settings true\npersistence false\nmax_queued_messages 100000\nlistener {port} 127.0.0.1\nallow_anonymous true\n{more}"),
         )
         .expect("conf");
         let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
@@ -156,7 +177,7 @@ async fn cloud(port: u16, state: Arc<Mutex<Cloud>>) -> AsyncClient {
                         }
                     },
                     Topic::UpCase(_) => {
-                        let msg: CaseMsg = decode(&p.payload).expect("case");
+                        let UpCase::Case(msg) = decode(&p.payload).expect("case");
                         s.case_msgs += 1;
                         if msg.blobs.iter().all(|b| s.complete.contains_key(&b.sha256)) {
                             replies.push(encode(&DownMsg::Ack(Ack {
@@ -167,7 +188,9 @@ async fn cloud(port: u16, state: Arc<Mutex<Cloud>>) -> AsyncClient {
                     }
                     Topic::UpEvent(_) => s.events.push(decode(&p.payload).expect("event")),
                     Topic::Status(_) => {
-                        s.status = decode::<Status>(&p.payload).ok().map(|st| st.state)
+                        s.status = decode::<StatusMsg>(&p.payload)
+                            .ok()
+                            .map(|StatusMsg::Status(st)| st.state)
                     }
                     _ => {}
                 }
@@ -616,4 +639,216 @@ async fn signed_downlink_is_applied_and_forgeries_and_rollbacks_are_refused() {
         .lookup_imei("356938035643809")
         .expect("lookup")
         .is_some());
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A test CA, a broker certificate for localhost / 127.0.0.1 and a client certificate whose CN
+/// is the kiosk id, made with the openssl CLI.
+fn make_certs(dir: &Path, kiosk: &str) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=jachai-test-ca",
+        "-days",
+        "2",
+    ]);
+    openssl(dir, &ca);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
+    for (name, cn) in [
+        ("server", "localhost".to_owned()),
+        ("client", kiosk.to_owned()),
+    ] {
+        let mut req = vec!["req".to_owned()];
+        req.extend(ec.iter().map(|s| s.to_string()));
+        let subj = format!("/CN={cn}");
+        req.extend([
+            "-keyout".into(),
+            format!("{name}.key"),
+            "-out".into(),
+            format!("{name}.csr"),
+            "-subj".into(),
+            subj,
+        ]);
+        openssl(dir, &req.iter().map(String::as_str).collect::<Vec<_>>());
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &format!("{name}.pem"),
+                "-days",
+                "2",
+                "-extfile",
+                &format!("{name}.ext"),
+            ],
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_over_mutual_tls() {
+    let tls_port = free_port();
+    let broker = Mosquitto::start_with(|dir, _| {
+        make_certs(dir, kiosk_id().as_str());
+        format!(
+            "listener {tls_port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\nrequire_certificate true\nuse_identity_as_username true\nallow_anonymous false\n",
+            d = dir.display()
+        )
+    });
+    let certs = broker._dir.path().to_owned();
+    let state = Arc::new(Mutex::new(Cloud::default()));
+    let _cloud = cloud(broker.port, state.clone()).await;
+    let k = Kiosk::new();
+    let mut store = k.store();
+    record(&mut store, 5, 100_000, "t");
+    let mut cfg = k.config(tls_port, TrustedKeys::new());
+    cfg.tls = Some(daemon::TlsFiles {
+        ca: certs.join("ca.pem"),
+        cert: certs.join("client.pem"),
+        key: certs.join("client.key"),
+    });
+    let (stop, handle) = k.spawn(cfg);
+    eventually("5 cases acked over mTLS", Duration::from_secs(30), || {
+        store.unacked_count().expect("count") == 0
+    })
+    .await;
+    stop.send(()).expect("running");
+    handle.await.expect("join").expect("clean exit");
+    assert_eq!(state.lock().expect("lock").cases.len(), 5);
+
+    // A bad key file is a clear start-up error, not a hang.
+    let mut cfg = k.config(tls_port, TrustedKeys::new());
+    cfg.tls = Some(daemon::TlsFiles {
+        ca: certs.join("ca.pem"),
+        cert: certs.join("client.pem"),
+        key: certs.join("missing.key"),
+    });
+    let err = daemon::run(cfg, std::future::pending())
+        .await
+        .expect_err("missing key");
+    assert!(format!("{err:#}").contains("missing.key"), "{err:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_notifies_systemd_stops_on_sigterm_and_its_will_says_offline_after_kill_9() {
+    use std::os::unix::net::UnixDatagram;
+    let broker = Mosquitto::start();
+    let state = Arc::new(Mutex::new(Cloud::default()));
+    let _cloud = cloud(broker.port, state.clone()).await;
+    let k = Kiosk::new();
+    record(&mut k.store(), 3, 10_000, "bin");
+    let sock_dir = tempfile::tempdir().expect("tempdir");
+    let sock_path = sock_dir.path().join("notify");
+    let sock = UnixDatagram::bind(&sock_path).expect("notify socket");
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_jachai-sync"))
+            .arg("--db")
+            .arg(&k.db)
+            .arg("--blobs")
+            .arg(&k.blobs)
+            .args([
+                "--broker",
+                &format!("127.0.0.1:{}", broker.port),
+                "--kiosk",
+                kiosk_id().as_str(),
+                "--keep-alive-s",
+                "2",
+                "--heartbeat-s",
+                "1",
+            ])
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", "400000")
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("jachai-sync runs")
+    };
+    let mut seen = String::new();
+    let wait_for = |what: &str, seen: &mut String| {
+        let mut buf = [0u8; 256];
+        while !seen.contains(what) {
+            let n = sock
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("no {what} from the daemon: {e}"));
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            seen.push('\n');
+        }
+    };
+    let mut child = spawn();
+    wait_for("READY=1", &mut seen);
+    wait_for("WATCHDOG=1", &mut seen);
+    let store = k.store();
+    eventually(
+        "backlog drained by the binary",
+        Duration::from_secs(30),
+        || store.unacked_count().expect("count") == 0,
+    )
+    .await;
+    eventually("online", Duration::from_secs(5), || {
+        state.lock().expect("lock").status == Some(StatusState::Online)
+    })
+    .await;
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    let exit = child.wait().expect("exit");
+    assert_eq!(exit.code(), Some(0), "SIGTERM is a clean shutdown");
+    wait_for("STOPPING=1", &mut seen);
+    eventually("offline after SIGTERM", Duration::from_secs(5), || {
+        state.lock().expect("lock").status == Some(StatusState::Offline)
+    })
+    .await;
+
+    let mut child = spawn();
+    eventually("online again", Duration::from_secs(10), || {
+        state.lock().expect("lock").status == Some(StatusState::Online)
+    })
+    .await;
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    eventually("the will says offline", Duration::from_secs(10), || {
+        state.lock().expect("lock").status == Some(StatusState::Offline)
+    })
+    .await;
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use jachai_edge_sync::store::{
     sha256_hex, DecisionOutcome, NewCase, NewImage, Store, StoreError, StoreOptions,
 };
-use jachai_protocol::{decode, CaseMsg, Decision, DecisionOutcome as Outcome, KioskId};
+use jachai_protocol::{decode, Decision, DecisionOutcome as Outcome, KioskId, UpCase};
 
 fn case(id: &str, images: &[&[u8]]) -> NewCase {
     NewCase {
@@ -69,7 +69,7 @@ fn record_and_reopen() {
     assert_eq!(store.unacked_count().expect("unacked"), 2);
     let rows = store.unacked(0, 10).expect("rows");
     assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
-    let msg: CaseMsg = decode(&rows[0].payload).expect("outbox payload is a case envelope");
+    let UpCase::Case(msg) = decode(&rows[0].payload).expect("outbox payload is a case envelope");
     assert_eq!(msg.seq, 1);
     assert_eq!(msg.blobs.len(), 2);
     assert_eq!(msg.blobs[0].sha256, sha256_hex(b"first image"));
@@ -283,7 +283,7 @@ fn kill_9_while_recording_leaves_a_consistent_store() {
     assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "seqs have no gaps");
     let mut referenced = Vec::new();
     for row in &rows {
-        let msg: CaseMsg = decode(&row.payload).expect("payload");
+        let UpCase::Case(msg) = decode(&row.payload).expect("payload");
         assert_eq!(msg.seq, row.seq);
         assert_eq!(row.blobs.len(), 1);
         let bytes = store

@@ -80,6 +80,9 @@ struct RunArgs {
     /// Most cases in flight at once.
     #[arg(long, default_value_t = 64)]
     window: usize,
+    /// MQTT keep-alive in seconds (a dead connection is noticed within about 1.5× this).
+    #[arg(long, default_value_t = 20)]
+    keep_alive_s: u64,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +194,7 @@ fn daemon_main(args: RunArgs) -> anyhow::Result<ExitCode> {
     cfg.trusted = trusted;
     cfg.heartbeat = Duration::from_secs(args.heartbeat_s.max(1));
     cfg.window = args.window.max(1);
+    cfg.keep_alive = Duration::from_secs(args.keep_alive_s.max(1));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -28,7 +28,7 @@ use jachai_protocol::sign::TrustedKeys;
 use jachai_protocol::stolen::{check_snapshot, plan_head, HeadPlan};
 use jachai_protocol::{
     decode, encode, DecisionRequest, DownMsg, EventMsg, Heartbeat, KioskId, ProtocolError, Refused,
-    SignedBody, Status, StatusState, StolenRequest, Topic,
+    SignedBody, Status, StatusMsg, StatusState, StolenRequest, Topic,
 };
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
@@ -205,7 +205,7 @@ pub async fn run(cfg: SyncConfig, shutdown: impl Future<Output = ()>) -> anyhow:
     };
     opts.set_last_will(LastWill::new(
         Topic::Status(cfg.kiosk.clone()).name(),
-        encode(&offline),
+        encode(&StatusMsg::Status(offline.clone())),
         QoS::AtLeastOnce,
         true,
     ));
@@ -275,7 +275,7 @@ pub async fn run(cfg: SyncConfig, shutdown: impl Future<Output = ()>) -> anyhow:
             Topic::Status(d.cfg.kiosk.clone()).name(),
             QoS::AtLeastOnce,
             true,
-            encode(&offline),
+            encode(&StatusMsg::Status(offline.clone())),
         );
     }
     stop.store(true, Ordering::SeqCst);
@@ -363,7 +363,11 @@ impl Daemon {
             state: StatusState::Online,
             app_version: self.cfg.app_version.clone(),
         };
-        self.publish(Topic::Status(kiosk.clone()), true, encode(&online));
+        self.publish(
+            Topic::Status(kiosk.clone()),
+            true,
+            encode(&StatusMsg::Status(online)),
+        );
         // Whatever was in flight may or may not have arrived: send it all again.
         for flight in self.window.values_mut() {
             flight.reset();
