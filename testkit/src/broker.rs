@@ -390,6 +390,16 @@ impl Subscriber {
         self.messages()
     }
 
+    /// Waits until what arrived satisfies `done` or `timeout` passes; returns what arrived.
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[Message]) -> bool,
+    ) -> Result<Vec<Message>> {
+        self.wait(timeout, |st| done(&st.messages) || st.closed)?;
+        self.messages()
+    }
+
     /// Debug and error lines `mosquitto_sub` printed.
     pub fn diagnostics(&self) -> Result<String> {
         self.with_state(|st| st.other.join("\n"))
