@@ -9,5 +9,7 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> building the daemons the end-to-end tests start (jachai-cloud, jachai-sync)"
+cargo build --locked -p jachai-cloud -p jachai-edge-sync --bins
 echo "==> cargo test"
 cargo test --workspace --locked

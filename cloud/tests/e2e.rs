@@ -41,18 +41,21 @@ fn kill_9_of_either_daemon_at_random_points_loses_and_duplicates_nothing() {
     let broker = Broker::start().expect("broker");
     let site = Site::new(None);
     let mut kiosk = Kiosk::open(&site);
-    kiosk.record(600, IMAGE);
+    kiosk.record(1000, IMAGE);
     let mut cloud = site.cloud(&broker, "cloud-1");
     let mut sync = site.sync(&broker);
     let mut rng = rand::thread_rng();
     let mut kills = (0u32, 0u32);
     let start = Instant::now();
-    // At least 10 kills of each, while the backlog is still draining (more cases are recorded if it
-    // empties before the kills are done, so every kill lands during a sync).
+    // At least 10 kills of each, every one while the backlog is draining (more cases are recorded when
+    // it runs low; a moment when it is empty does not count as a kill point).
     while kills.0 < 10 || kills.1 < 10 {
-        std::thread::sleep(Duration::from_millis(rng.gen_range(150..700)));
-        if kiosk.backlog() < 50 {
-            kiosk.record(100, IMAGE);
+        if kiosk.backlog() < 200 {
+            kiosk.record(200, IMAGE);
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(100..500)));
+        if kiosk.backlog() == 0 {
+            continue;
         }
         let kill_cloud = if kills.0 >= 10 {
             false
