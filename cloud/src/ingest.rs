@@ -55,6 +55,8 @@ pub enum IngestError {
     Objects(#[from] ObjectError),
     #[error("stolen index: {0}")]
     Stolen(String),
+    #[error("a worker task failed: {0}")]
+    Task(String),
 }
 
 /// What one batch did, for logs, metrics and tests.
@@ -176,32 +178,35 @@ impl Ingest {
             }
         }
 
-        // Chunk bytes go to the object store first; their rows commit with the batch.
-        let mut complete: BTreeSet<String> = BTreeSet::new();
+        // Chunk bytes go to the object store first (concurrently); their rows commit with the batch.
+        let mut checked: BTreeMap<String, bool> = BTreeMap::new();
+        let mut puts = tokio::task::JoinSet::new();
         for p in &parsed {
             if let Parsed::Chunk(_, c) = p {
                 let hex = jachai_protocol::hex::encode(&c.sha256);
-                if !complete.contains(&hex) && self.blob_stored(&hex).await? {
-                    complete.insert(hex);
+                let stored = match checked.get(&hex) {
+                    Some(&stored) => stored,
+                    None => {
+                        let stored = self.blob_stored(&hex).await?;
+                        checked.insert(hex.clone(), stored);
+                        stored
+                    }
+                };
+                if !stored {
+                    let objects = self.objects.clone();
+                    let (index, data) = (c.index, Bytes::copy_from_slice(&c.data));
+                    puts.spawn(async move { objects.put_chunk(&hex, index, data).await });
                 }
             }
         }
-        let mut puts = Vec::new();
-        for p in &parsed {
-            if let Parsed::Chunk(_, c) = p {
-                let hex = jachai_protocol::hex::encode(&c.sha256);
-                if !complete.contains(&hex) {
-                    puts.push(
-                        self.objects
-                            .put_chunk(&hex, c.index, Bytes::copy_from_slice(&c.data))
-                            .await,
-                    );
-                }
-            }
+        while let Some(r) = puts.join_next().await {
+            r.map_err(|e| IngestError::Task(e.to_string()))??;
         }
-        for r in puts {
-            r?;
-        }
+        let complete: BTreeSet<String> = checked
+            .into_iter()
+            .filter(|(_, stored)| *stored)
+            .map(|(h, _)| h)
+            .collect();
 
         let mut acks: BTreeMap<KioskId, Vec<u64>> = BTreeMap::new();
         let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
@@ -342,15 +347,7 @@ impl Ingest {
                 envelope::encode(&DownMsg::Ack(Ack { seqs })),
             ));
         }
-        for (sha, t) in touched {
-            let ack = self.blob_progress(&sha, t.count, &mut stats).await?;
-            if ack.complete || t.asked {
-                out.push(Outgoing::to(
-                    Topic::DownAck(t.kiosk),
-                    envelope::encode(&DownMsg::BlobAck(ack)),
-                ));
-            }
-        }
+        out.extend(self.blob_progress(touched, &mut stats).await?);
         for (kiosk, req) in requests {
             match req {
                 Request::DecisionsAfter(seq) => {
@@ -372,81 +369,124 @@ impl Ingest {
         Ok(found.is_some())
     }
 
-    /// Where a blob stands; assembles, checks and stores it when every chunk is staged.
+    /// Where each touched blob stands. Blobs whose chunks are all staged are assembled, checked against
+    /// their SHA-256 and put; their rows then commit together in one transaction. Returns the blob acks:
+    /// every complete blob, and where the others stand when the kiosk asked (an init or a finish).
     async fn blob_progress(
         &self,
-        sha: &str,
-        count: u32,
+        touched: BTreeMap<String, Touched>,
         stats: &mut BatchStats,
-    ) -> Result<BlobAck, IngestError> {
-        let count = count.max(1);
-        if self.blob_stored(sha).await? {
-            return Ok(BlobAck {
-                sha256: sha.to_string(),
-                next_chunk: count,
-                complete: true,
-            });
+    ) -> Result<Vec<Outgoing>, IngestError> {
+        let mut acks = Vec::new();
+        let mut stored_now: Vec<(String, u32, i64, KioskId)> = Vec::new();
+        let mut bad: Vec<(String, u32, KioskId)> = Vec::new();
+        for (sha, t) in touched {
+            let count = t.count.max(1);
+            if self.blob_stored(&sha).await? {
+                acks.push((
+                    t.kiosk,
+                    BlobAck {
+                        sha256: sha,
+                        next_chunk: count,
+                        complete: true,
+                    },
+                ));
+                continue;
+            }
+            let rows = sqlx::query("SELECT idx FROM blob_chunks WHERE sha256 = $1")
+                .bind(&sha)
+                .fetch_all(self.store.pool())
+                .await
+                .ctx("listing chunks")?;
+            let mut have = BTreeSet::new();
+            for r in &rows {
+                let idx: i64 = r.try_get(0).ctx("reading a chunk index")?;
+                have.insert(idx);
+            }
+            if let Some(next) = (0..i64::from(count)).find(|i| !have.contains(i)) {
+                if t.asked {
+                    let next_chunk = u32::try_from(next).unwrap_or(0);
+                    acks.push((
+                        t.kiosk,
+                        BlobAck {
+                            sha256: sha,
+                            next_chunk,
+                            complete: false,
+                        },
+                    ));
+                }
+                continue;
+            }
+            let bytes = self.objects.assemble(&sha, count).await?;
+            let got = sha256_hex(&bytes);
+            if got != sha {
+                tracing::error!(sha256 = %sha, computed = %got, "assembled blob does not match its SHA-256; dropping its chunks");
+                bad.push((sha, count, t.kiosk));
+                continue;
+            }
+            let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+            self.objects.put_blob(&sha, bytes).await?;
+            stored_now.push((sha, count, size, t.kiosk));
         }
-        let rows = sqlx::query("SELECT idx FROM blob_chunks WHERE sha256 = $1 ORDER BY idx")
-            .bind(sha)
-            .fetch_all(self.store.pool())
-            .await
-            .ctx("listing chunks")?;
-        let mut have = BTreeSet::new();
-        for r in &rows {
-            let idx: i64 = r.try_get(0).ctx("reading a chunk index")?;
-            have.insert(idx);
-        }
-        let next = (0..i64::from(count)).find(|i| !have.contains(i));
-        if let Some(next) = next {
-            let next_chunk = u32::try_from(next).unwrap_or(0);
-            return Ok(BlobAck {
-                sha256: sha.to_string(),
-                next_chunk,
-                complete: false,
-            });
-        }
-        let bytes = self.objects.assemble(sha, count).await?;
-        let got = sha256_hex(&bytes);
-        if got != sha {
-            tracing::error!(sha256 = sha, computed = %got, "assembled blob does not match its SHA-256; dropping its chunks");
+        if !stored_now.is_empty() || !bad.is_empty() {
             let mut tx = self.store.begin().await?;
-            sqlx::query("DELETE FROM blob_chunks WHERE sha256 = $1")
+            let at = now();
+            for (sha, _, size, _) in &stored_now {
+                sqlx::query(
+                    "INSERT INTO blobs (sha256, size, stored_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+                )
                 .bind(sha)
+                .bind(*size)
+                .bind(at)
                 .execute(&mut *tx)
                 .await
-                .ctx("dropping chunks")?;
-            tx.commit().await.ctx("dropping chunks")?;
-            self.objects.drop_chunks(sha, count).await?;
-            return Ok(BlobAck {
-                sha256: sha.to_string(),
-                next_chunk: 0,
-                complete: false,
-            });
+                .ctx("storing a blob")?;
+            }
+            for sha in stored_now
+                .iter()
+                .map(|b| &b.0)
+                .chain(bad.iter().map(|b| &b.0))
+            {
+                sqlx::query("DELETE FROM blob_chunks WHERE sha256 = $1")
+                    .bind(sha)
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("dropping chunks")?;
+            }
+            tx.commit().await.ctx("committing blobs")?;
         }
-        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-        self.objects.put_blob(sha, bytes).await?;
-        let mut tx = self.store.begin().await?;
-        sqlx::query("INSERT INTO blobs (sha256, size, stored_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
-            .bind(sha)
-            .bind(size)
-            .bind(now())
-            .execute(&mut *tx)
-            .await
-            .ctx("storing a blob")?;
-        sqlx::query("DELETE FROM blob_chunks WHERE sha256 = $1")
-            .bind(sha)
-            .execute(&mut *tx)
-            .await
-            .ctx("dropping chunks")?;
-        tx.commit().await.ctx("committing a blob")?;
-        self.objects.drop_chunks(sha, count).await?;
-        stats.blobs_stored += 1;
-        Ok(BlobAck {
-            sha256: sha.to_string(),
-            next_chunk: count,
-            complete: true,
-        })
+        for (sha, count, _, kiosk) in stored_now {
+            self.objects.drop_chunks(&sha, count).await?;
+            stats.blobs_stored += 1;
+            acks.push((
+                kiosk,
+                BlobAck {
+                    sha256: sha,
+                    next_chunk: count,
+                    complete: true,
+                },
+            ));
+        }
+        for (sha, count, kiosk) in bad {
+            self.objects.drop_chunks(&sha, count).await?;
+            acks.push((
+                kiosk,
+                BlobAck {
+                    sha256: sha,
+                    next_chunk: 0,
+                    complete: false,
+                },
+            ));
+        }
+        Ok(acks
+            .into_iter()
+            .map(|(kiosk, ack)| {
+                Outgoing::to(
+                    Topic::DownAck(kiosk),
+                    envelope::encode(&DownMsg::BlobAck(ack)),
+                )
+            })
+            .collect())
     }
 
     /// The signed decisions for `kiosk` after `seq`, as stored.
