@@ -6,7 +6,7 @@
 //! key costs 4 bytes and a lookup is one bucket range plus a binary search over `u32`s. Each key
 //! has a `u32` id into a small table of distinct (date, location) pairs, read only on a hit.
 //!
-//! On disk an index is a directory with up to two files in one format ([`write_table`]):
+//! On disk an index is a directory with up to two files in one format (see `Header` and [`Raw`]):
 //! - `base.idx`: a full state at some version (from a snapshot or a compaction),
 //! - `overlay.idx`: changes since the base (new, changed and removed IMEIs), written by each
 //!   delta. It counts only while its `base_version` equals the base's version.
@@ -565,45 +565,6 @@ fn decode_pair(bytes: &[u8]) -> Option<(String, String)> {
     (used + used2 == bytes.len()).then_some((a, b))
 }
 
-/// Write an index file: `entries` sorted by key, strictly ascending (a `None` pair is a
-/// tombstone, for overlays).
-fn write_table<'a>(
-    path: &Path,
-    kind: u64,
-    version: u64,
-    base_version: u64,
-    hash: StateHash,
-    total: u64,
-    entries: impl Iterator<Item = (u64, Option<&'a (String, String)>)>,
-) -> Result<(), IndexError> {
-    let mut raw = Raw::empty();
-    let mut ids: HashMap<&'a (String, String), u32> = HashMap::new();
-    let mut last: Option<u64> = None;
-    for (key, pair) in entries {
-        if key >= BODY_LIMIT || last.is_some_and(|l| l >= key) {
-            return Err(IndexError::Corrupt {
-                path: path.to_owned(),
-                why: format!("keys must be ascending IMEI bodies (at {key})"),
-            });
-        }
-        last = Some(key);
-        let meta = match pair {
-            None => TOMBSTONE,
-            Some(p) => match ids.get(p) {
-                Some(&id) => id,
-                None => {
-                    let id = raw.add_pair(p);
-                    ids.insert(p, id);
-                    id
-                }
-            },
-        };
-        raw.push(key, meta);
-    }
-    raw.finish_offsets();
-    write_raw(path, kind, version, base_version, hash, total, &raw)
-}
-
 fn truncate_utf8(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -624,6 +585,8 @@ pub struct StolenIndex {
     overlay: Overlay,
     held: Held,
     count: u64,
+    /// (base, overlay) file stamps when last read or written by this handle.
+    stamps: (Stamp, Stamp),
     /// Merge the overlay into a new base when it holds more than this many keys, or a 16th of
     /// the index if that is more (so a compaction, which rewrites the base, is amortised).
     pub compact_min: usize,
@@ -660,6 +623,7 @@ impl StolenIndex {
                 hash: base_hash,
             },
             count: base_total,
+            stamps: (None, None),
             compact_min: 1 << 16,
         };
         let overlay_path = dir.join(OVERLAY_FILE);
@@ -681,7 +645,15 @@ impl StolenIndex {
             Err(IndexError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
+        index.stamp();
         Ok(index)
+    }
+
+    fn stamp(&mut self) {
+        self.stamps = (
+            file_stamp(&self.dir.join(BASE_FILE)),
+            file_stamp(&self.dir.join(OVERLAY_FILE)),
+        );
     }
 
     /// The version and state hash held.
@@ -807,6 +779,7 @@ impl StolenIndex {
             self.overlay.entries.extend(resolved);
             self.held = held;
             self.count = count;
+            self.stamp();
             Ok(())
         }
     }
@@ -906,25 +879,6 @@ impl StolenIndex {
         self.after_new_base(&dir, held, count)
     }
 
-    fn install_base(
-        &mut self,
-        held: Held,
-        count: u64,
-        entries: &[(u64, Pair)],
-    ) -> Result<(), IndexError> {
-        let dir = self.dir_ready()?.to_owned();
-        write_table(
-            &dir.join(BASE_FILE),
-            KIND_BASE,
-            held.version,
-            held.version,
-            held.hash,
-            count,
-            entries.iter().map(|(k, p)| (*k, Some(&**p))),
-        )?;
-        self.after_new_base(&dir, held, count)
-    }
-
     /// A new base was renamed into place: drop the overlay and reopen.
     fn after_new_base(&mut self, dir: &Path, held: Held, count: u64) -> Result<(), IndexError> {
         let overlay_path = dir.join(OVERLAY_FILE);
@@ -937,6 +891,7 @@ impl StolenIndex {
         self.overlay = Overlay::default();
         self.held = held;
         self.count = count;
+        self.stamp();
         Ok(())
     }
 
@@ -956,15 +911,35 @@ impl StolenIndex {
             }
             .into());
         }
-        let mut hash = StateHash::EMPTY;
-        let mut list = Vec::new();
+        let mut snapshot = SnapshotBuilder::new();
         for e in entries {
-            let body = e.validate()?;
-            hash.add(&entry_digest(body, &e.reported_at, &e.theft_location));
-            list.push((body, Arc::new((e.reported_at, e.theft_location))));
+            snapshot.add(&e)?;
         }
-        list.sort_unstable_by_key(|(k, _)| *k);
-        if let Some(w) = list.windows(2).find(|w| w[0].0 == w[1].0) {
+        self.install_snapshot_from(version, hash_hex, snapshot)
+    }
+
+    /// Replace the whole index with the entries gathered in `snapshot` (see [`Self::install_snapshot`]).
+    pub fn install_snapshot_from(
+        &mut self,
+        version: u64,
+        hash_hex: &str,
+        snapshot: SnapshotBuilder,
+    ) -> Result<(), IndexError> {
+        if version <= self.held.version {
+            return Err(ProtocolError::Rollback {
+                held: self.held.version,
+                got: version,
+            }
+            .into());
+        }
+        let SnapshotBuilder {
+            mut keys,
+            pairs,
+            hash,
+            ..
+        } = snapshot;
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        if let Some(w) = keys.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(ProtocolError::Malformed(format!(
                 "snapshot lists IMEI body {} twice",
                 w[0].0
@@ -972,9 +947,93 @@ impl StolenIndex {
             .into());
         }
         check_result(hash_hex, hash)?;
-        let count = list.len() as u64;
-        self.install_base(Held { version, hash }, count, &list)
+        let mut raw = Raw::empty();
+        for p in &pairs {
+            raw.add_pair(p);
+        }
+        drop(pairs);
+        for &(k, id) in &keys {
+            raw.push(k, id);
+        }
+        let count = keys.len() as u64;
+        drop(keys);
+        raw.finish_offsets();
+        let dir = self.dir_ready()?.to_owned();
+        let held = Held { version, hash };
+        write_raw(
+            &dir.join(BASE_FILE),
+            KIND_BASE,
+            version,
+            version,
+            hash,
+            count,
+            &raw,
+        )?;
+        drop(raw);
+        self.after_new_base(&dir, held, count)
     }
+
+    /// Whether the files on disk changed since this index was opened or last written by it
+    /// (another process, the sync daemon, applied a delta): a long-running reader reopens then.
+    pub fn is_stale(&self) -> bool {
+        file_stamp(&self.dir.join(BASE_FILE)) != self.stamps.0
+            || file_stamp(&self.dir.join(OVERLAY_FILE)) != self.stamps.1
+    }
+}
+
+/// Gathers a snapshot's entries compactly (12 bytes each plus shared date/location pairs) as
+/// they arrive, part by part, checking each and summing the state hash.
+#[derive(Debug, Default)]
+pub struct SnapshotBuilder {
+    keys: Vec<(u64, u32)>,
+    pairs: Vec<Pair>,
+    ids: HashMap<Pair, u32>,
+    hash: StateHash,
+}
+
+impl SnapshotBuilder {
+    /// Nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add one entry (a bad IMEI or an over-long text is refused).
+    pub fn add(&mut self, e: &StolenEntry) -> Result<(), IndexError> {
+        let body = e.validate()?;
+        self.hash
+            .add(&entry_digest(body, &e.reported_at, &e.theft_location));
+        let pair = Arc::new((e.reported_at.clone(), e.theft_location.clone()));
+        let next = u32::try_from(self.pairs.len()).unwrap_or(TOMBSTONE);
+        let id = *self.ids.entry(pair.clone()).or_insert(next);
+        if id == next {
+            self.pairs.push(pair);
+        }
+        self.keys.push((body, id));
+        Ok(())
+    }
+
+    /// Entries gathered.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether none were gathered.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+type Stamp = Option<(u64, std::time::SystemTime, u64)>;
+
+fn file_stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt as _;
+    fs::metadata(path).ok().map(|m| {
+        (
+            m.ino(),
+            m.modified().unwrap_or(std::time::UNIX_EPOCH),
+            m.len(),
+        )
+    })
 }
 
 /// Builds a base file from keys in ascending order without holding entries as strings, for

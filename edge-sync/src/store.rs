@@ -119,6 +119,9 @@ const MIGRATIONS: &[&str] = &[
         body BLOB NOT NULL,
         PRIMARY KEY (version, part)
     ) WITHOUT ROWID;",
+    // 2: whether a blob's transfer ever started (a restarted transfer asks the cloud where it
+    // stands before sending chunks).
+    "ALTER TABLE blob_progress ADD COLUMN started INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// An image to record with a case.
@@ -177,6 +180,8 @@ pub struct BlobState {
     pub next_chunk: u32,
     /// The cloud has the whole blob.
     pub complete: bool,
+    /// Its transfer was started before (by this or an earlier run).
+    pub started: bool,
 }
 
 /// Options for [`Store::open_with`].
@@ -458,7 +463,8 @@ impl Store {
     /// The blobs of case `seq` with their progress.
     pub fn blobs_of(&self, seq: u64) -> Result<Vec<BlobState>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT cb.sha256, b.size, cb.role, COALESCE(p.next_chunk, 0), COALESCE(p.complete, 0)
+            "SELECT cb.sha256, b.size, cb.role, COALESCE(p.next_chunk, 0), COALESCE(p.complete, 0),
+                    COALESCE(p.started, 0)
              FROM case_blobs cb JOIN blobs b ON b.sha256 = cb.sha256
              LEFT JOIN blob_progress p ON p.sha256 = cb.sha256
              WHERE cb.seq = ?1 ORDER BY cb.ord",
@@ -470,13 +476,50 @@ impl Store {
                 role: r.get(2)?,
                 next_chunk: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
                 complete: r.get::<_, i64>(4)? != 0,
+                started: r.get::<_, i64>(5)? != 0,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Note that the transfer of these blobs started (not fsynced: if lost, a restarted transfer
+    /// streams from its stored progress instead of asking the cloud first).
+    pub fn mark_blobs_started(&mut self, shas: &[String]) -> Result<(), StoreError> {
+        self.relaxed(|store| {
+            let tx = store.conn.transaction()?;
+            {
+                let mut stmt =
+                    tx.prepare_cached("UPDATE blob_progress SET started = 1 WHERE sha256 = ?1")?;
+                for sha in shas {
+                    stmt.execute(params![sha])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     /// Note that rows were published (for the heartbeat and diagnostics; not for durability).
     pub fn mark_sent(&mut self, seqs: &[u64]) -> Result<(), StoreError> {
+        self.relaxed(|store| store.mark_sent_inner(seqs))
+    }
+
+    /// Run `f` with `synchronous=NORMAL`: its commits are not fsynced (WAL stays consistent; a
+    /// power cut may undo them). Only for bookkeeping whose loss is harmless: a lost ack or
+    /// progress row means something is sent again and the cloud stores it once.
+    fn relaxed<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn.execute_batch("PRAGMA synchronous=NORMAL")?;
+        let result = f(self);
+        let restored = self.conn.execute_batch("PRAGMA synchronous=FULL");
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
+    fn mark_sent_inner(&mut self, seqs: &[u64]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -491,8 +534,13 @@ impl Store {
         Ok(())
     }
 
-    /// The cloud stored these seqs: their outbox rows go. Returns how many rows left.
+    /// The cloud stored these seqs: their outbox rows go. Returns how many rows left. (Not
+    /// fsynced: should a power cut undo it, the rows are sent again and the cloud keeps one.)
     pub fn ack(&mut self, seqs: &[u64]) -> Result<usize, StoreError> {
+        self.relaxed(|store| store.ack_inner(seqs))
+    }
+
+    fn ack_inner(&mut self, seqs: &[u64]) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
         {
@@ -505,18 +553,21 @@ impl Store {
         Ok(n)
     }
 
-    /// Record the cloud's blob progress (it may go back when the cloud lost chunks).
+    /// Record the cloud's blob progress (it may go back when the cloud lost chunks). Not
+    /// fsynced: progress lost to a power cut only means chunks are sent again.
     pub fn set_blob_progress(
         &mut self,
         sha256: &str,
         next_chunk: u32,
         complete: bool,
     ) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
-            "UPDATE blob_progress SET next_chunk = ?2, complete = ?3 WHERE sha256 = ?1",
-            params![sha256, next_chunk, complete],
-        )?;
-        Ok(n > 0)
+        self.relaxed(|store| {
+            let n = store.conn.execute(
+                "UPDATE blob_progress SET next_chunk = ?2, complete = ?3 WHERE sha256 = ?1",
+                params![sha256, next_chunk, complete],
+            )?;
+            Ok(n > 0)
+        })
     }
 
     /// The last decision seq applied (0 = none).

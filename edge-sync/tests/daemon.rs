@@ -63,31 +63,47 @@ impl Mosquitto {
             format!("per_listener_settings true\npersistence false\nmax_queued_messages 100000\nlistener {port} 127.0.0.1\nallow_anonymous true\n{more}"),
         )
         .expect("conf");
-        let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .unwrap_or("mosquitto");
-        let child = Command::new(exe)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto runs (apt-get install mosquitto)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = spawn_broker(&conf, port);
         Self {
             child,
             port,
             _dir: dir,
         }
     }
+
+    /// Kill the broker (its sessions and in-flight messages are lost: persistence is off).
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again on the same port with the same configuration.
+    fn restart(&mut self) {
+        self.child = spawn_broker(&self._dir.path().join("mosquitto.conf"), self.port);
+    }
+}
+
+fn spawn_broker(conf: &Path, port: u16) -> Child {
+    let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("mosquitto");
+    let child = Command::new(exe)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto runs (apt-get install mosquitto)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "mosquitto did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 impl Drop for Mosquitto {
@@ -115,14 +131,6 @@ async fn cloud(port: u16, state: Arc<Mutex<Cloud>>) -> AsyncClient {
     opts.set_max_packet_size(8 << 20, 8 << 20);
     opts.set_keep_alive(Duration::from_secs(5));
     let (client, mut el) = AsyncClient::new(opts, 100_000);
-    client
-        .subscribe(jachai_protocol::topic::ALL_UPLINK, QoS::AtLeastOnce)
-        .await
-        .expect("subscribe");
-    client
-        .subscribe(jachai_protocol::topic::ALL_STATUS, QoS::AtLeastOnce)
-        .await
-        .expect("subscribe");
     let publisher = client.clone();
     tokio::spawn(async move {
         loop {
@@ -133,6 +141,16 @@ async fn cloud(port: u16, state: Arc<Mutex<Cloud>>) -> AsyncClient {
                     continue;
                 }
             };
+            if let Event::Incoming(Packet::ConnAck(_)) = ev {
+                // A clean session: subscribe again after every (re)connect.
+                for filter in [
+                    jachai_protocol::topic::ALL_UPLINK,
+                    jachai_protocol::topic::ALL_STATUS,
+                ] {
+                    let _ = publisher.try_subscribe(filter, QoS::AtLeastOnce);
+                }
+                continue;
+            }
             let Event::Incoming(Packet::Publish(p)) = ev else {
                 continue;
             };
@@ -147,7 +165,19 @@ async fn cloud(port: u16, state: Arc<Mutex<Cloud>>) -> AsyncClient {
                 match topic {
                     Topic::UpBlob(_) => match blob::decode(&p.payload).expect("blob message") {
                         BlobMsg::Json(BlobJson::BlobInit(init)) => {
-                            s.chunks.entry(init.sha256).or_default();
+                            // Answer an init with where the cloud stands.
+                            let complete = s.complete.contains_key(&init.sha256);
+                            let held = s.chunks.entry(init.sha256.clone()).or_default();
+                            let next = if complete {
+                                init.chunks
+                            } else {
+                                (0..).find(|i| !held.contains_key(i)).unwrap_or(0)
+                            };
+                            replies.push(encode(&DownMsg::BlobAck(BlobAck {
+                                sha256: init.sha256,
+                                next_chunk: next,
+                                complete,
+                            })));
                         }
                         BlobMsg::Chunk(c) => {
                             let sha = jachai_protocol::hex::encode(&c.sha256);
@@ -239,6 +269,7 @@ impl Kiosk {
         cfg.backoff_min = Duration::from_millis(50);
         cfg.backoff_max = Duration::from_millis(500);
         cfg.resend_after = Duration::from_secs(5);
+        cfg.rerequest_after = Duration::from_secs(2);
         cfg.store = StoreOptions {
             orphan_grace: Duration::ZERO,
         };
@@ -345,8 +376,10 @@ async fn backlog_drains_nothing_lost_and_status_goes_offline() {
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blob_resumes_from_the_last_acked_chunk() {
+/// A previous run got chunks 0..3 of a 5-chunk blob to the cloud; with `acked`, the cloud's ack
+/// for them reached the kiosk's store, without it the kiosk only knows the transfer had started
+/// and asks (the answer to its init). Either way only chunks 3 and 4 go again.
+async fn check_resume(acked: bool) {
     let broker = Mosquitto::start();
     let state = Arc::new(Mutex::new(Cloud::default()));
     let _cloud = cloud(broker.port, state.clone()).await;
@@ -355,7 +388,6 @@ async fn a_blob_resumes_from_the_last_acked_chunk() {
     record(&mut store, 1, 5 * 65536 - 100, "r");
     let b = store.blobs_of(1).expect("blobs")[0].clone();
     let bytes = store.read_blob(&b.sha256).expect("blob");
-    // A previous run got chunks 0..3 to the cloud and the ack for them back before it stopped.
     {
         let mut s = state.lock().expect("lock");
         let held = s.chunks.entry(b.sha256.clone()).or_default();
@@ -365,8 +397,13 @@ async fn a_blob_resumes_from_the_last_acked_chunk() {
         }
     }
     store
-        .set_blob_progress(&b.sha256, 3, false)
-        .expect("progress");
+        .mark_blobs_started(std::slice::from_ref(&b.sha256))
+        .expect("started");
+    if acked {
+        store
+            .set_blob_progress(&b.sha256, 3, false)
+            .expect("progress");
+    }
     let (stop, handle) = k.spawn(k.config(broker.port, TrustedKeys::new()));
     eventually("the case acked", Duration::from_secs(30), || {
         store.unacked_count().expect("count") == 0
@@ -384,12 +421,22 @@ async fn a_blob_resumes_from_the_last_acked_chunk() {
     assert_eq!(
         sent,
         vec![3, 4],
-        "only the chunks the cloud had not acked were sent"
+        "acked={acked}: only what the cloud lacked was sent"
     );
     assert_eq!(
         s.complete.get(&b.sha256).map(|v| sha256_hex(v)),
         Some(b.sha256.clone())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_resumes_from_the_last_acked_chunk() {
+    check_resume(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_blob_asks_the_cloud_where_it_stands() {
+    check_resume(false).await;
 }
 
 fn now_s() -> u64 {
@@ -539,6 +586,15 @@ async fn signed_downlink_is_applied_and_forgeries_and_rollbacks_are_refused() {
     send(Topic::StolenHead, true, signer.sign(&head(1, h1, 3)));
     eventually("snapshot request", Duration::from_secs(10), || {
         stolen_requests(&state).contains(&(0, 1, true))
+    })
+    .await;
+    // Unanswered, the request is made again.
+    eventually("snapshot request repeated", Duration::from_secs(10), || {
+        stolen_requests(&state)
+            .iter()
+            .filter(|r| **r == (0, 1, true))
+            .count()
+            >= 2
     })
     .await;
     let stopic = Topic::DownStolen(kiosk_id());
@@ -851,4 +907,99 @@ async fn the_binary_notifies_systemd_stops_on_sigterm_and_its_will_says_offline_
         state.lock().expect("lock").status == Some(StatusState::Offline)
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_outage_loses_nothing() {
+    let mut broker = Mosquitto::start();
+    let state = Arc::new(Mutex::new(Cloud::default()));
+    let _cloud = cloud(broker.port, state.clone()).await;
+    let k = Kiosk::new();
+    let mut store = k.store();
+    record(&mut store, 20, 120_000, "before");
+    let (stop, handle) = k.spawn(k.config(broker.port, TrustedKeys::new()));
+    eventually("some cases acked", Duration::from_secs(30), || {
+        state.lock().expect("lock").cases.len() >= 5
+    })
+    .await;
+    // The broker dies mid-drain, with messages in flight; cases keep being recorded.
+    broker.stop();
+    record(&mut store, 30, 90_000, "during");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(store.unacked_count().expect("count") > 0);
+    broker.restart();
+    eventually(
+        "backlog drained after the outage",
+        Duration::from_secs(60),
+        || store.unacked_count().expect("count") == 0,
+    )
+    .await;
+    stop.send(()).expect("running");
+    handle.await.expect("join").expect("clean exit");
+    let s = state.lock().expect("lock");
+    assert_eq!(
+        s.cases.keys().copied().collect::<Vec<_>>(),
+        (1..=50).collect::<Vec<_>>(),
+        "every case arrived (the cloud stores each seq once)"
+    );
+    for case in s.cases.values() {
+        let b = &case.blobs[0];
+        assert_eq!(
+            s.complete.get(&b.sha256).map(|v| sha256_hex(v)).as_deref(),
+            Some(b.sha256.as_str())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_index_is_moved_aside_and_a_snapshot_requested() {
+    let broker = Mosquitto::start();
+    let state = Arc::new(Mutex::new(Cloud::default()));
+    let cloud_client = cloud(broker.port, state.clone()).await;
+    let signer = Signer::from_seed([5; 32]);
+    let mut trusted = TrustedKeys::new();
+    trusted.add(signer.verifying_key());
+    let k = Kiosk::new();
+    std::fs::create_dir_all(&k.index).expect("index dir");
+    std::fs::write(k.index.join("base.idx"), b"JACHIDX1 but then garbage").expect("damage");
+    let (stop, handle) = k.spawn(k.config(broker.port, trusted));
+    eventually("online", Duration::from_secs(10), || {
+        state.lock().expect("lock").status == Some(StatusState::Online)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let v3 = vec![entry(42, "Barishal")];
+    let head = SignedBody::StolenHead(StolenHead {
+        version: 3,
+        hash: StateHash::of(&v3).expect("valid").to_hex(),
+        count: 1,
+        signed_at: now_s(),
+        expires_at: now_s() + 600,
+    });
+    cloud_client
+        .try_publish(
+            Topic::StolenHead.name(),
+            QoS::AtLeastOnce,
+            true,
+            signer.sign(&head),
+        )
+        .expect("queue");
+    eventually(
+        "snapshot requested from nothing",
+        Duration::from_secs(10),
+        || stolen_requests(&state).contains(&(0, 3, true)),
+    )
+    .await;
+    stop.send(()).expect("running");
+    handle.await.expect("join").expect("clean exit");
+    let parent = k.index.parent().expect("parent");
+    let aside = std::fs::read_dir(parent)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("stolen.corrupt-")
+        });
+    assert!(aside, "the damaged index is kept aside");
 }

@@ -112,10 +112,28 @@ fn snapshot_then_deltas_then_reopen() {
     );
     assert!(dir.path().join(OVERLAY_FILE).exists());
 
+    // A second handle (the kiosk app) sees that the daemon's handle changed the files.
+    let reader = StolenIndex::open(dir.path(), LoadMode::Memory).expect("reader");
+    assert!(!reader.is_stale());
+    let mut model2 = model.clone();
+    model2.insert(5, ("2026-02-03".into(), "Rajshahi".into()));
+    let d2 = delta_for(
+        &index,
+        &model2,
+        vec![entry(5, "2026-02-03", "Rajshahi")],
+        vec![],
+    );
+    index.apply_delta(&d2).expect("delta 2");
+    assert!(reader.is_stale());
+    assert!(
+        !index.is_stale(),
+        "its own writes do not make a handle stale"
+    );
     for mode in [LoadMode::Memory, LoadMode::File] {
         let again = StolenIndex::open(dir.path(), mode).expect("reopen");
         assert_eq!(again.held(), index.held());
-        assert_eq!(again.len(), 2);
+        assert_eq!(again.len(), 3);
+        assert!(hit(&again, 5).is_some());
         assert_eq!(
             hit(&again, 1).map(|h| h.reported_at).as_deref(),
             Some("2026-02-01")

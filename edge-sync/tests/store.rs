@@ -104,7 +104,18 @@ fn acks_and_blob_progress() {
         .set_blob_progress(&"00".repeat(32), 1, true)
         .expect("unknown blob"));
     let row = &store.unacked(2, 1).expect("row 3")[0];
-    assert_eq!((row.blobs[0].next_chunk, row.blobs[0].complete), (3, false));
+    assert_eq!(
+        (
+            row.blobs[0].next_chunk,
+            row.blobs[0].complete,
+            row.blobs[0].started
+        ),
+        (3, false, false)
+    );
+    store
+        .mark_blobs_started(std::slice::from_ref(&sha))
+        .expect("started");
+    assert!(store.unacked(2, 1).expect("row 3")[0].blobs[0].started);
     assert_eq!(store.ack(&[1, 3, 3, 99]).expect("ack"), 2);
     assert_eq!(store.unacked_count().expect("count"), 3);
     assert_eq!(store.case_count().expect("cases stay"), 5);
@@ -160,7 +171,7 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
     let (db, blobs) = (dir.path().join("k.db"), dir.path().join("blobs"));
     for _ in 0..3 {
         let mut store = Store::open(&db, &blobs).expect("open");
-        assert_eq!(store.schema_version().expect("version"), 1);
+        assert_eq!(store.schema_version().expect("version"), 2);
         store
             .record_case(&case(&format!("c-{}", store.case_count().expect("n")), &[]))
             .expect("record");
@@ -178,7 +189,7 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
     match Store::open(&db, &blobs) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            supported: 1,
+            supported: 2,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }

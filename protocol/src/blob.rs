@@ -12,8 +12,11 @@
 //! 44      ≤64Ki chunk bytes
 //! ```
 //!
-//! A JSON message starts with `{`, a frame with `J`, so one topic carries both. The cloud acks
-//! progress with [`crate::BlobAck`]; after a restart the kiosk resumes from the last acked chunk.
+//! A JSON message starts with `{`, a frame with `J`, so one topic carries both. The cloud answers
+//! every `blob_init` and `blob_finish` with a [`crate::BlobAck`] saying where it stands (first chunk
+//! it lacks, or `complete`) and may ack chunks as they arrive. A kiosk streams a new blob at once;
+//! a transfer that started before (a restart, a reconnect) resumes from the last acked chunk, or,
+//! when none was acked, from the answer to its init.
 
 use serde::{Deserialize, Serialize};
 

@@ -83,6 +83,10 @@ struct RunArgs {
     /// MQTT keep-alive in seconds (a dead connection is noticed within about 1.5× this).
     #[arg(long, default_value_t = 20)]
     keep_alive_s: u64,
+    /// Send a case (or the rest of its blobs) again when nothing about it was acked for this
+    /// many seconds (the cloud may have restarted and lost what was in flight).
+    #[arg(long, default_value_t = 10)]
+    resend_after_s: u64,
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +199,7 @@ fn daemon_main(args: RunArgs) -> anyhow::Result<ExitCode> {
     cfg.heartbeat = Duration::from_secs(args.heartbeat_s.max(1));
     cfg.window = args.window.max(1);
     cfg.keep_alive = Duration::from_secs(args.keep_alive_s.max(1));
+    cfg.resend_after = Duration::from_secs(args.resend_after_s.max(1));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -33,7 +33,7 @@ use jachai_protocol::{
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
-use crate::index::{IndexError, LoadMode, StolenIndex};
+use crate::index::{IndexError, LoadMode, SnapshotBuilder, StolenIndex};
 use crate::store::{DecisionOutcome, Store, StoreOptions};
 
 pub use plan::Backoff;
@@ -76,6 +76,9 @@ pub struct SyncConfig {
     pub window: usize,
     /// Send a flight again when nothing about it was acked for this long.
     pub resend_after: Duration,
+    /// Ask again for stolen-index data or missing decisions when a request got no answer for
+    /// this long (checked at each heartbeat).
+    pub rerequest_after: Duration,
     /// Reconnect backoff bounds.
     pub backoff_min: Duration,
     /// See `backoff_min`.
@@ -111,7 +114,8 @@ impl SyncConfig {
             heartbeat: Duration::from_secs(60),
             keep_alive: Duration::from_secs(20),
             window: 64,
-            resend_after: Duration::from_secs(30),
+            resend_after: Duration::from_secs(10),
+            rerequest_after: Duration::from_secs(120),
             backoff_min: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
             store: StoreOptions::default(),
@@ -149,9 +153,14 @@ struct BlobFlight {
     /// The cloud has chunks below this.
     acked: u32,
     complete: bool,
-    /// Next chunk to publish in this round (`None`: init not yet sent).
+    /// Next chunk to publish in this round (`None`: not streaming yet).
     next: Option<u32>,
+    /// The init of this round was published.
+    init_sent: bool,
     finish_sent: bool,
+    /// The transfer started before (this run or an earlier one): ask the cloud where it stands
+    /// (the answer to the init) before streaming, unless a chunk ack already says.
+    started: bool,
 }
 
 /// A case in flight.
@@ -169,6 +178,7 @@ impl Flight {
     fn reset(&mut self) {
         for b in &mut self.blobs {
             b.next = None;
+            b.init_sent = false;
             b.finish_sent = false;
         }
         self.case_sent = false;
@@ -184,7 +194,10 @@ struct Daemon {
     connected: bool,
     window: BTreeMap<u64, Flight>,
     loaded_through: u64,
-    wanted_version: Option<u64>,
+    /// The last stolen-index request not yet satisfied: (want, snapshot, last activity).
+    stolen_request: Option<(u64, bool, Instant)>,
+    /// When decisions were last asked for because of a gap.
+    decision_request_at: Option<Instant>,
 }
 
 /// Run the daemon until `shutdown` completes; then publish `offline`, disconnect cleanly and
@@ -192,8 +205,7 @@ struct Daemon {
 pub async fn run(cfg: SyncConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let store = Store::open_with(&cfg.db, &cfg.blobs, &cfg.store)
         .with_context(|| format!("opening the store {}", cfg.db.display()))?;
-    let index = StolenIndex::open(&cfg.index_dir, LoadMode::File)
-        .with_context(|| format!("opening the stolen index {}", cfg.index_dir.display()))?;
+    let index = open_index(&cfg.index_dir)?;
     let mut opts = MqttOptions::new(cfg.kiosk.as_str(), cfg.broker_host.clone(), cfg.broker_port);
     opts.set_keep_alive(cfg.keep_alive);
     opts.set_clean_session(false);
@@ -229,7 +241,8 @@ pub async fn run(cfg: SyncConfig, shutdown: impl Future<Output = ()>) -> anyhow:
         connected: false,
         window: BTreeMap::new(),
         loaded_through: 0,
-        wanted_version: None,
+        stolen_request: None,
+        decision_request_at: None,
     };
     tracing::info!(kiosk = %d.cfg.kiosk, backlog = d.store.unacked_count()?, index_version = d.index.held().version, "jachai-sync started");
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
@@ -287,6 +300,21 @@ pub async fn run(cfg: SyncConfig, shutdown: impl Future<Output = ()>) -> anyhow:
         tracing::warn!("the MQTT connection did not close within 3 s");
     }
     Ok(())
+}
+
+/// Open the stolen index; a damaged one is moved aside (kept for inspection) and the kiosk starts
+/// from the empty index, which makes the next head ask for a snapshot.
+fn open_index(dir: &std::path::Path) -> anyhow::Result<StolenIndex> {
+    match StolenIndex::open(dir, LoadMode::File) {
+        Err(IndexError::Corrupt { path, why }) => {
+            let aside = dir.with_extension(format!("corrupt-{}", now_s()));
+            tracing::error!(path = %path.display(), %why, aside = %aside.display(), "stolen index damaged; moving it aside and starting empty");
+            std::fs::rename(dir, &aside)
+                .with_context(|| format!("moving {} aside", dir.display()))?;
+            Ok(StolenIndex::open(dir, LoadMode::File)?)
+        }
+        other => other.with_context(|| format!("opening the stolen index {}", dir.display())),
+    }
 }
 
 async fn poll(
@@ -373,6 +401,7 @@ impl Daemon {
             flight.reset();
         }
         if let Some(from_seq) = self.store.decision_gap()? {
+            self.decision_request_at = Some(Instant::now());
             self.event(&EventMsg::DecisionRequest(DecisionRequest { from_seq }));
         }
         self.heartbeat()
@@ -395,6 +424,31 @@ impl Daemon {
             app_version: self.cfg.app_version.clone(),
         };
         self.event(&EventMsg::Heartbeat(hb));
+        self.rerequest()
+    }
+
+    /// Requests that got no answer in time are sent again (the cloud may have been down or the
+    /// answer lost with a broker restart).
+    fn rerequest(&mut self) -> anyhow::Result<()> {
+        let after = self.cfg.rerequest_after;
+        let late = move |at: Instant| at.elapsed() >= after;
+        if let Some((want, snapshot, at)) = self.stolen_request {
+            if self.index.held().version >= want {
+                self.stolen_request = None;
+            } else if late(at) {
+                tracing::info!(want, snapshot, "no stolen-index answer; asking again");
+                self.request_stolen(want, snapshot);
+            }
+        }
+        match self.store.decision_gap()? {
+            None => self.decision_request_at = None,
+            Some(from_seq) => {
+                if self.decision_request_at.is_none_or(late) {
+                    self.decision_request_at = Some(Instant::now());
+                    self.event(&EventMsg::DecisionRequest(DecisionRequest { from_seq }));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -421,7 +475,9 @@ impl Daemon {
                         acked: b.next_chunk,
                         complete: b.complete,
                         next: None,
+                        init_sent: false,
                         finish_sent: false,
+                        started: b.started,
                     });
                 }
                 self.window.insert(
@@ -440,6 +496,7 @@ impl Daemon {
         let now = Instant::now();
         let mut sent_cases = Vec::new();
         let mut stuck = Vec::new();
+        let mut started: Vec<String> = Vec::new();
         let kiosk = self.cfg.kiosk.clone();
         let seqs: Vec<u64> = self.window.keys().copied().collect();
         'flights: for seq in seqs {
@@ -448,6 +505,12 @@ impl Daemon {
             };
             if now.duration_since(flight.last_activity) > self.cfg.resend_after {
                 tracing::debug!(seq, "no ack in time; sending again");
+                for b in &mut flight.blobs {
+                    if b.init_sent && b.next.is_none() {
+                        // No answer to the init: stream from what is known instead of waiting.
+                        b.started = false;
+                    }
+                }
                 flight.reset();
             }
             for i in 0..flight.blobs.len() {
@@ -457,6 +520,7 @@ impl Daemon {
                 }
                 let start = match b.next {
                     Some(n) => n,
+                    None if b.init_sent => continue, // waiting for the cloud's answer
                     None => {
                         let init = BlobJson::BlobInit(BlobInit {
                             sha256: b.sha256.clone(),
@@ -467,6 +531,15 @@ impl Daemon {
                         });
                         if !publish_on(&self.client, Topic::UpBlob(kiosk.clone()), encode(&init)) {
                             break 'flights;
+                        }
+                        b.init_sent = true;
+                        if b.started && b.acked == 0 {
+                            // A restarted transfer: the answer to the init says where to go on.
+                            continue;
+                        }
+                        if !b.started {
+                            b.started = true;
+                            started.push(b.sha256.clone());
                         }
                         b.next = Some(b.acked.min(b.chunks));
                         b.acked.min(b.chunks)
@@ -537,6 +610,9 @@ impl Daemon {
         if !sent_cases.is_empty() {
             self.store.mark_sent(&sent_cases)?;
         }
+        if !started.is_empty() {
+            self.store.mark_blobs_started(&started)?;
+        }
         Ok(())
     }
 
@@ -602,6 +678,10 @@ impl Daemon {
                     for b in flight.blobs.iter_mut().filter(|b| b.sha256 == a.sha256) {
                         b.acked = next;
                         b.complete = a.complete;
+                        if b.init_sent && b.next.is_none() {
+                            // The answer to a restarted transfer's init: go on from there.
+                            b.next = Some(next.min(b.chunks));
+                        }
                         touched = true;
                     }
                     if touched {
@@ -649,6 +729,7 @@ impl Daemon {
                             missing_from,
                             "decision ahead of a gap; asking for the missing ones"
                         );
+                        self.decision_request_at = Some(Instant::now());
                         self.event(&EventMsg::DecisionRequest(DecisionRequest {
                             from_seq: missing_from,
                         }));
@@ -670,7 +751,6 @@ impl Daemon {
                             HeadPlan::Snapshot { want } => Some((want, true)),
                         };
                         if let Some((want, snapshot)) = request {
-                            self.wanted_version = Some(want);
                             self.request_stolen(want, snapshot);
                         }
                         Ok(Ok(()))
@@ -678,6 +758,7 @@ impl Daemon {
                 }
             }
             (Topic::DownStolen(_), SignedBody::StolenDelta(delta)) => {
+                self.stolen_activity();
                 match self.index.apply_delta(&delta) {
                     Ok(()) => {
                         tracing::info!(
@@ -694,8 +775,8 @@ impl Daemon {
                             ProtocolError::BaseMismatch { .. } | ProtocolError::HashMismatch { .. }
                         ) {
                             let want = self
-                                .wanted_version
-                                .unwrap_or(delta.version)
+                                .stolen_request
+                                .map_or(delta.version, |(w, _, _)| w)
                                 .max(delta.version);
                             self.request_stolen(want, true);
                         }
@@ -705,6 +786,7 @@ impl Daemon {
                 }
             }
             (Topic::DownStolen(_), SignedBody::StolenSnapshot(part)) => {
+                self.stolen_activity();
                 if let Err(err) = check_snapshot(&self.index.held(), &part) {
                     return Ok(Err(err));
                 }
@@ -715,14 +797,14 @@ impl Daemon {
                     return Ok(Ok(()));
                 }
                 let parts = self.store.snapshot_parts(part.version)?;
-                let mut entries =
-                    Vec::with_capacity(usize::try_from(part.count).unwrap_or(0).min(1 << 24));
+                // Parts are checked again as they are read back; entries are gathered compactly.
+                let mut snapshot = SnapshotBuilder::new();
                 for bytes in &parts {
-                    match self.cfg.trusted.open_payload(bytes) {
+                    let entries = match self.cfg.trusted.open_payload(bytes) {
                         Ok(SignedBody::StolenSnapshot(p))
                             if p.version == part.version && p.hash == part.hash =>
                         {
-                            entries.extend(p.entries);
+                            p.entries
                         }
                         Ok(_) => {
                             self.store.clear_snapshot_parts()?;
@@ -734,11 +816,22 @@ impl Daemon {
                             self.store.clear_snapshot_parts()?;
                             return Ok(Err(err));
                         }
+                    };
+                    for e in &entries {
+                        match snapshot.add(e) {
+                            Ok(()) => {}
+                            Err(IndexError::Refused(err)) => {
+                                self.store.clear_snapshot_parts()?;
+                                return Ok(Err(err));
+                            }
+                            Err(other) => return Err(other.into()),
+                        }
                     }
                 }
+                drop(parts);
                 let result = self
                     .index
-                    .install_snapshot(part.version, &part.hash, entries);
+                    .install_snapshot_from(part.version, &part.hash, snapshot);
                 self.store.clear_snapshot_parts()?;
                 match result {
                     Ok(()) => {
@@ -760,7 +853,15 @@ impl Daemon {
         }
     }
 
-    fn request_stolen(&self, want: u64, snapshot: bool) {
+    /// An answer to a stolen-index request is arriving: do not ask again yet.
+    fn stolen_activity(&mut self) {
+        if let Some((_, _, at)) = &mut self.stolen_request {
+            *at = Instant::now();
+        }
+    }
+
+    fn request_stolen(&mut self, want: u64, snapshot: bool) {
+        self.stolen_request = Some((want, snapshot, Instant::now()));
         let held = self.index.held();
         self.event(&EventMsg::StolenRequest(StolenRequest {
             have: held.version,
