@@ -48,6 +48,7 @@ pub fn write_atomic(
 }
 
 /// Write `bytes` to `target` atomically and durably.
+#[cfg(feature = "store")]
 pub fn write_bytes_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic(target, |w| w.write_all(bytes))
 }

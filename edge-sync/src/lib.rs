@@ -1,7 +1,7 @@
 //! The kiosk side of sync.
 //!
 //! - [`index`]: the offline stolen-IMEI index (always built; the kiosk's `lookup` needs only this).
-//! - [`store`] (feature `daemon`): the durable SQLite store of cases, image files, outbox,
+//! - [`store`] (feature `store`): the durable SQLite store of cases, image files, outbox, events,
 //!   decisions and stolen-index bookkeeping.
 //! - [`daemon`] (feature `daemon`): the MQTT store-and-forward loop behind `jachai-sync`.
 
@@ -10,5 +10,5 @@ pub mod index;
 
 #[cfg(feature = "daemon")]
 pub mod daemon;
-#[cfg(feature = "daemon")]
+#[cfg(feature = "store")]
 pub mod store;

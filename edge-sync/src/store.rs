@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use jachai_protocol::envelope::BlobRef;
-use jachai_protocol::{encode, CaseMsg, Decision, UpCase};
+use jachai_protocol::{encode, CaseMsg, Decision, EventMsg, UpCase};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest as _, Sha256};
 
@@ -122,6 +122,12 @@ const MIGRATIONS: &[&str] = &[
     // 2: whether a blob's transfer ever started (a restarted transfer asks the cloud where it
     // stands before sending chunks).
     "ALTER TABLE blob_progress ADD COLUMN started INTEGER NOT NULL DEFAULT 0;",
+    // 3: events waiting to go up (lookup hits), sent by the daemon.
+    "CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        payload BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    );",
 ];
 
 /// An image to record with a case.
@@ -409,6 +415,43 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(seq)
+    }
+
+    /// Queue an event for the cloud (a lookup hit): durable (fsynced) until the daemon hands it
+    /// to the broker.
+    pub fn record_event(&mut self, event: &EventMsg) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO events (payload, created_at) VALUES (?1, ?2)",
+            params![encode(event), to_i64(now_s())],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Up to `limit` queued events, oldest first: (id, encoded payload).
+    pub fn pending_events(&self, limit: usize) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, payload FROM events ORDER BY id LIMIT ?1")?;
+        let rows = stmt.query_map(params![to_i64(limit as u64)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        let events = rows.collect::<Result<Vec<_>, _>>()?;
+        Ok(events)
+    }
+
+    /// Forget events handed to the broker.
+    pub fn delete_events(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+        self.relaxed(|store| {
+            let tx = store.conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached("DELETE FROM events WHERE id = ?1")?;
+                for id in ids {
+                    stmt.execute(params![id])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     /// Number of cases recorded.

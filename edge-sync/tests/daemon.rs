@@ -346,6 +346,26 @@ async fn backlog_drains_nothing_lost_and_status_goes_offline() {
         store.unacked_count().expect("count") == 0
     })
     .await;
+    // A lookup hit queued by the kiosk app goes up as an event.
+    store
+        .record_event(&EventMsg::LookupHit(jachai_protocol::LookupHit {
+            at: 1_780_000_000,
+            imei: "356938035643809".into(),
+        }))
+        .expect("queue");
+    eventually("the hit reported", Duration::from_secs(10), || {
+        state
+            .lock()
+            .expect("lock")
+            .events
+            .iter()
+            .any(|e| matches!(e, EventMsg::LookupHit(h) if h.imei == "356938035643809"))
+    })
+    .await;
+    eventually("no event left queued", Duration::from_secs(5), || {
+        store.pending_events(10).expect("events").is_empty()
+    })
+    .await;
     eventually("online status", Duration::from_secs(5), || {
         state.lock().expect("lock").status == Some(StatusState::Online)
     })

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 use jachai_edge_sync::index::{LoadMode, StolenIndex};
+use jachai_edge_sync::store::Store;
+use jachai_protocol::{EventMsg, LookupHit};
 use verify::imei::{self, ImeiError};
 
 /// Where `jachai-sync` keeps the index on a kiosk.
@@ -20,6 +22,10 @@ pub struct LookupArgs {
     /// The stolen-index directory.
     #[arg(long, default_value = DEFAULT_INDEX)]
     pub index: PathBuf,
+    /// The kiosk store (SQLite) to queue a hit in, so `jachai-sync` reports it to the cloud
+    /// (and the reporting thana) when it next connects; image files live in `blobs` beside it.
+    #[arg(long, value_name = "DB")]
+    pub report_db: Option<PathBuf>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -38,6 +44,23 @@ fn error_code(err: &ImeiError) -> &'static str {
         ImeiError::WrongLength(_) => "imei_wrong_length",
         ImeiError::BadCheckDigit { .. } => "imei_bad_check_digit",
     }
+}
+
+fn queue_hit(db: &std::path::Path, imei: &str) -> anyhow::Result<()> {
+    let blobs = db
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("blobs");
+    let mut store = Store::open(db, &blobs).with_context(|| format!("opening {}", db.display()))?;
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    store.record_event(&EventMsg::LookupHit(LookupHit {
+        at,
+        imei: imei.to_owned(),
+    }))?;
+    Ok(())
 }
 
 /// Run the command: exit 0 with the answer, 2 for a malformed IMEI or a missing index.
@@ -63,6 +86,12 @@ pub fn run(args: &LookupArgs) -> anyhow::Result<ExitCode> {
     let index = StolenIndex::open(&args.index, LoadMode::File)
         .with_context(|| format!("opening the stolen-IMEI index {}", args.index.display()))?;
     let hit = index.lookup_imei(&imei).context("looking up the IMEI")?;
+    if let (Some(db), Some(_)) = (&args.report_db, &hit) {
+        // The answer never waits on the report: a store problem is a warning.
+        if let Err(err) = queue_hit(db, &imei) {
+            eprintln!("jachai-kiosk: warning: the hit was not queued for the cloud: {err:#}");
+        }
+    }
     let answer = match hit {
         Some(hit) => Answer {
             imei: &imei,

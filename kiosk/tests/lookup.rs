@@ -113,3 +113,27 @@ fn a_missing_index_is_an_error() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout_json(&out)["status"], "clear");
 }
+
+#[test]
+fn a_hit_is_queued_for_the_cloud_when_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = dir.path().join("stolen");
+    let mut b = BaseBuilder::new();
+    b.push(35693803564380, "2026-03-12", "Dhanmondi, Dhaka")
+        .expect("push");
+    b.write(&index, 1).expect("write index");
+    let db = dir.path().join("kiosk.db");
+    let db_arg = db.display().to_string();
+    for imei in ["356938035643809", "356938035643817"] {
+        let out = lookup(&[imei, "--report-db", &db_arg], &index);
+        assert_eq!(out.status.code(), Some(0));
+    }
+    let store =
+        jachai_edge_sync::store::Store::open(&db, &dir.path().join("blobs")).expect("store");
+    let events = store.pending_events(10).expect("events");
+    assert_eq!(events.len(), 1, "only the hit is queued");
+    match jachai_protocol::decode::<jachai_protocol::EventMsg>(&events[0].1).expect("event") {
+        jachai_protocol::EventMsg::LookupHit(hit) => assert_eq!(hit.imei, "356938035643809"),
+        other => panic!("expected a lookup hit, got {other:?}"),
+    }
+}

@@ -493,6 +493,18 @@ impl Daemon {
                 );
             }
         }
+        // Queued events (lookup hits) first: they are small and time-sensitive.
+        let events = self.store.pending_events(64)?;
+        let mut handed = Vec::with_capacity(events.len());
+        for (id, payload) in events {
+            if !self.publish(Topic::UpEvent(self.cfg.kiosk.clone()), false, payload) {
+                break;
+            }
+            handed.push(id);
+        }
+        if !handed.is_empty() {
+            self.store.delete_events(&handed)?;
+        }
         let now = Instant::now();
         let mut sent_cases = Vec::new();
         let mut stuck = Vec::new();
