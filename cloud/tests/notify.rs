@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 use common::procs::Site;
 use jachai_testkit::Broker;
 
+/// Kills the child if the test fails half-way.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn recv_until(sock: &UnixDatagram, want: &str, timeout: Duration) -> Vec<String> {
     let deadline = Instant::now() + timeout;
     let mut seen = Vec::new();
@@ -37,7 +47,7 @@ fn ready_watchdog_and_a_clean_stop() {
     sock.set_read_timeout(Some(Duration::from_millis(100)))
         .expect("timeout");
     // systemd names the watched process in WATCHDOG_PID: the shell's own pid, which `exec` hands on.
-    let mut child = Command::new("sh")
+    let child = Command::new("sh")
         .arg("-c")
         .arg("WATCHDOG_PID=$$ exec \"$0\" --config \"$1\"")
         .arg(env!("CARGO_BIN_EXE_jachai-cloud"))
@@ -48,6 +58,7 @@ fn ready_watchdog_and_a_clean_stop() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start jachai-cloud");
+    let mut child = KillOnDrop(child);
     recv_until(&sock, "READY=1", Duration::from_secs(30));
     // 400 ms watchdog: pinged every ~200 ms, so five pings well within two seconds.
     let start = Instant::now();
@@ -59,12 +70,12 @@ fn ready_watchdog_and_a_clean_stop() {
         "watchdog pings too slow: {:?}",
         start.elapsed()
     );
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.0.id()).expect("pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
     recv_until(&sock, "STOPPING=1", Duration::from_secs(10));
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
+        if let Some(s) = child.0.try_wait().expect("wait") {
             break s;
         }
         assert!(
