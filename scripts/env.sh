@@ -27,7 +27,43 @@ need_debs pkg-config ca-certificates \
     tesseract-ocr tesseract-ocr-ben tesseract-ocr-eng tesseract-ocr-script-beng \
     libtesseract-dev libleptonica-dev libclang-dev clang \
     fonts-noto-core fonts-lohit-beng-bengali fonts-dejavu-core
+# Sync: the MQTT broker and its command-line clients (tests start private brokers on free ports; the
+# package's own system broker on 1883 is never used), PostgreSQL for the cloud's second storage backend,
+# systemd for `systemd-analyze verify` on the unit files.
+need_debs mosquitto mosquitto-clients postgresql systemd
 export OMP_THREAD_LIMIT="${OMP_THREAD_LIMIT:-1}"
+
+# A private PostgreSQL cluster for the cloud's tests: trust auth on 127.0.0.1 only, a fixed non-default
+# port, fsync off (throwaway data). Started when not running; exports JACHAI_TEST_PG_URL. As root the
+# cluster runs as the `postgres` user (PostgreSQL refuses root) in a directory that user owns.
+start_test_pg() {
+    local port="${JACHAI_TEST_PG_PORT:-54329}" bindir dir run=()
+    bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$bindir" ]; then
+        echo "error: PostgreSQL server binaries not found under /usr/lib/postgresql" >&2
+        return 1
+    fi
+    if [ "$(id -u)" -eq 0 ]; then
+        dir="${JACHAI_PG_DIR:-/var/lib/postgresql/jachai-pg}"
+        install -d -o postgres -g postgres -m 700 "$dir"
+        run=(runuser -u postgres --)
+    else
+        dir="${JACHAI_PG_DIR:-$HOME/.cache/jachai-pg}"
+        mkdir -p "$dir"
+    fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        echo "==> initdb: private PostgreSQL test cluster in $dir"
+        "${run[@]}" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; return 1; }
+    fi
+    if ! "${run[@]}" "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        echo "==> starting the PostgreSQL test cluster on 127.0.0.1:$port"
+        "${run[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            >/dev/null || { tail -n 20 "$dir/server.log" >&2; return 1; }
+    fi
+    export JACHAI_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
 
 if [ ! -d "$JACHAI_SHARED_DATA" ]; then
     echo "warning: shared test data not found at $JACHAI_SHARED_DATA (set JACHAI_SHARED_DATA)" >&2

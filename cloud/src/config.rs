@@ -1,0 +1,194 @@
+//! Typed configuration of `jachai-cloud`: defaults, then a TOML file, then `JACHAI_CLOUD_DATABASE_URL`
+//! from the environment (so a password need not sit in the file). The database URL is redacted in `Debug`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything the service needs.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub mqtt: MqttConfig,
+    /// `sqlite:/var/lib/jachai-cloud/cloud.db` (default) or `postgres://user@host/db`.
+    #[serde(default = "defaults::database_url")]
+    pub database_url: String,
+    /// Local directory of the object store (images).
+    #[serde(default = "defaults::blob_dir")]
+    pub blob_dir: PathBuf,
+    /// The ed25519 downlink signing key (generated with its `.pub` on first start).
+    #[serde(default = "defaults::signing_key")]
+    pub signing_key: PathBuf,
+    /// Most messages stored per transaction.
+    #[serde(default = "defaults::batch_max")]
+    pub batch_max: usize,
+    /// How often the signed stolen-index head is re-signed and published (retained).
+    #[serde(default = "defaults::head_refresh_s")]
+    pub head_refresh_s: u64,
+}
+
+/// The broker connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    pub host: String,
+    #[serde(default = "defaults::port")]
+    pub port: u16,
+    /// CA that signed the broker's certificate.
+    pub ca: PathBuf,
+    /// This instance's client certificate (CN `cloud`) and key, PEM.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Unique per instance (default: `jachai-cloud-<pid>`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Shared-subscription group: instances in one group split the uplink.
+    #[serde(default = "defaults::share_group")]
+    pub share_group: String,
+    #[serde(default = "defaults::keep_alive_s")]
+    pub keep_alive_s: u64,
+    /// Outgoing QoS 1 messages in flight.
+    #[serde(default = "defaults::inflight")]
+    pub inflight: u16,
+}
+
+mod defaults {
+    use std::path::PathBuf;
+    pub fn database_url() -> String {
+        "sqlite:/var/lib/jachai-cloud/cloud.db".into()
+    }
+    pub fn blob_dir() -> PathBuf {
+        "/var/lib/jachai-cloud/blobs".into()
+    }
+    pub fn signing_key() -> PathBuf {
+        "/var/lib/jachai-cloud/signing.key".into()
+    }
+    pub fn batch_max() -> usize {
+        512
+    }
+    pub fn head_refresh_s() -> u64 {
+        3600
+    }
+    pub fn port() -> u16 {
+        8883
+    }
+    pub fn share_group() -> String {
+        "jachai-cloud".into()
+    }
+    pub fn keep_alive_s() -> u64 {
+        30
+    }
+    pub fn inflight() -> u16 {
+        100
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+impl Config {
+    /// Reads a TOML file, then applies the environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        if let Ok(url) = std::env::var("JACHAI_CLOUD_DATABASE_URL") {
+            if !url.is_empty() {
+                cfg.database_url = url;
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The MQTT client id of this instance.
+    pub fn client_id(&self) -> String {
+        self.mqtt
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("jachai-cloud-{}", std::process::id()))
+    }
+}
+
+/// `scheme://user:secret@host` → `scheme://user:***@host`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((auth, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("mqtt", &self.mqtt)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("blob_dir", &self.blob_dir)
+            .field("signing_key", &self.signing_key)
+            .field("batch_max", &self.batch_max)
+            .field("head_refresh_s", &self.head_refresh_s)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let cfg: Config = toml::from_str(
+            "[mqtt]\nhost = \"broker\"\nca = \"/etc/jachai/ca.crt\"\ncert = \"/etc/jachai/cloud.crt\"\nkey = \"/etc/jachai/cloud.key\"\n",
+        )
+        .expect("parse");
+        assert_eq!(cfg.mqtt.port, 8883);
+        assert_eq!(cfg.database_url, "sqlite:/var/lib/jachai-cloud/cloud.db");
+        assert_eq!(cfg.mqtt.share_group, "jachai-cloud");
+    }
+
+    #[test]
+    fn unknown_keys_refused() {
+        assert!(toml::from_str::<Config>(
+            "databse_url = \"x\"\n[mqtt]\nhost=\"h\"\nca=\"a\"\ncert=\"b\"\nkey=\"c\"\n"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn passwords_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db/jachai"),
+            "postgres://app:***@db/jachai"
+        );
+        assert_eq!(redact_url("sqlite:/x.db"), "sqlite:/x.db");
+        let cfg: Config = toml::from_str(
+            "database_url = \"postgres://app:hunter2@db/j\"\n[mqtt]\nhost=\"h\"\nca=\"a\"\ncert=\"b\"\nkey=\"c\"\n",
+        )
+        .expect("parse");
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+}
