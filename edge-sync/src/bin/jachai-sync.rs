@@ -1,4 +1,5 @@
-//! `jachai-sync`: the kiosk's sync daemon (MQTT store-and-forward), plus `record` and `backlog`
+//! `jachai-sync`: the kiosk's sync daemon (MQTT store-and-forward), plus `enqueue` (record a real
+//! case from a `jachai-kiosk verify --json` report and its image files), `record` and `backlog`
 //! helpers for tests and operators.
 
 use std::path::PathBuf;
@@ -33,6 +34,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Record one case from a `jachai-kiosk verify --json` report and its image file(s) in one
+    /// transaction (as the kiosk app would), print its seq, then exit.
+    Enqueue(EnqueueArgs),
     /// Record test cases with random image bytes (as the kiosk app would), then exit.
     Record(RecordArgs),
     /// Print the outbox backlog as JSON, then exit.
@@ -104,6 +108,24 @@ struct RecordArgs {
     prefix: String,
 }
 
+#[derive(Debug, Args)]
+struct EnqueueArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The report: one JSON object as printed by `jachai-kiosk verify --json` for this document.
+    #[arg(long)]
+    report: PathBuf,
+    /// An image file of the case (the verified document first); repeatable.
+    #[arg(long = "image", required = true)]
+    images: Vec<PathBuf>,
+    /// Case id (default: KIND-<first 16 hex digits of the report's sha256>).
+    #[arg(long)]
+    case_id: Option<String>,
+    /// An IMEI the citizen typed (stored in the case's claims as `imeis`); repeatable.
+    #[arg(long = "imei")]
+    imeis: Vec<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_json);
@@ -118,6 +140,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Some(Command::Enqueue(args)) => enqueue(&args),
         Some(Command::Record(args)) => record(&args),
         Some(Command::Backlog(args)) => {
             let store = Store::open(&args.db, &args.blobs)?;
@@ -132,6 +155,84 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => daemon_main(cli.run),
     }
+}
+
+/// The blob role for a case's `ord`-th image, from the case kind.
+fn image_role(kind: &str, ord: usize) -> String {
+    match (kind, ord) {
+        ("gd", 0) => "gd_copy".into(),
+        ("cheque", 0) => "cheque".into(),
+        ("box", _) => "phone_box".into(),
+        (_, 0) => "document".into(),
+        _ => "extra".into(),
+    }
+}
+
+fn enqueue(args: &EnqueueArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.report)
+        .with_context(|| format!("reading {}", args.report.display()))?;
+    let report: serde_json::Value = serde_json::from_str(text.trim())
+        .with_context(|| format!("{} is not one JSON object", args.report.display()))?;
+    anyhow::ensure!(report.is_object(), "the report must be a JSON object");
+    anyhow::ensure!(
+        report.get("error").is_none(),
+        "the report is an error (the document was refused): nothing to record"
+    );
+    let kind = report
+        .get("kind")
+        .and_then(|v| v.as_str())
+        .context("the report has no \"kind\"")?
+        .to_owned();
+    let verdict = report
+        .get("verdict")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let risk = report
+        .get("risk")
+        .and_then(|v| v.as_u64())
+        .map(|r| u8::try_from(r).context("risk out of range"))
+        .transpose()?;
+    let mut images = Vec::with_capacity(args.images.len());
+    for (ord, path) in args.images.iter().enumerate() {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading image {}", path.display()))?;
+        anyhow::ensure!(!bytes.is_empty(), "image {} is empty", path.display());
+        images.push(NewImage {
+            role: image_role(&kind, ord),
+            bytes,
+        });
+    }
+    let case_id = match &args.case_id {
+        Some(id) => id.clone(),
+        None => {
+            let sha = match report.get("sha256").and_then(|v| v.as_str()) {
+                Some(s) => s.to_owned(),
+                None => jachai_edge_sync::store::sha256_hex(&images[0].bytes),
+            };
+            format!("{kind}-{}", &sha[..sha.len().min(16)])
+        }
+    };
+    let mut claims = serde_json::Map::new();
+    if !args.imeis.is_empty() {
+        claims.insert("imeis".into(), serde_json::json!(args.imeis));
+    }
+    let case = NewCase {
+        case_id,
+        kind,
+        created_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        claims,
+        verdict,
+        risk,
+        report,
+        images,
+    };
+    let mut store = Store::open(&args.store.db, &args.store.blobs)?;
+    let seq = store.record_case(&case)?;
+    println!("{seq}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
