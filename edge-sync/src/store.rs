@@ -310,15 +310,20 @@ impl Store {
             if known.contains(&name) {
                 continue;
             }
+            // A file another process is writing right now (a temporary file renamed away, or a
+            // blob whose case is not committed yet) is young or already gone: never an orphan.
             let old_enough = entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .map(|t| now.duration_since(t).unwrap_or_default() >= grace)
-                .unwrap_or(true);
+                .unwrap_or(false);
             if old_enough && entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
                 let path = entry.path();
-                fs::remove_file(&path).map_err(io_err(&path))?;
-                removed += 1;
+                match fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err(&path)(e)),
+                }
             }
         }
         if removed > 0 {
