@@ -40,6 +40,16 @@ fn imeis(r: &Report) -> Vec<String> {
     v
 }
 
+/// The generated copy turned by `turn`, as a PNG (the page laid sideways or upside down).
+fn turned_png(g: &Generated, turn: fn(&image::RgbImage) -> image::RgbImage) -> Vec<u8> {
+    let img = image::load_from_memory(&g.bytes).expect("image").to_rgb8();
+    let mut png = Vec::new();
+    turn(&img)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encode");
+    png
+}
+
 #[test]
 fn clean_scan_is_read_and_approved() {
     let g = scan(Variant::Clean, 3);
@@ -140,12 +150,7 @@ fn the_same_copy_twice_is_a_duplicate() {
 #[test]
 fn a_page_laid_sideways_is_turned_and_read() {
     let g = scan(Variant::Clean, 1);
-    let img = image::load_from_memory(&g.bytes).expect("png").to_rgb8();
-    let turned = image::imageops::rotate90(&img);
-    let mut png = Vec::new();
-    turned
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .expect("encode");
+    let png = turned_png(&g, image::imageops::rotate90);
     let r = run(&png, &g.label.typed_imeis);
     let mut want = g.label.document_imeis.clone();
     want.sort();
@@ -215,12 +220,7 @@ fn upside_down_text_reads_less_legibly_than_upright() {
 #[test]
 fn a_page_laid_upside_down_is_turned_and_read() {
     let g = scan(Variant::Clean, 4);
-    let img = image::load_from_memory(&g.bytes).expect("image").to_rgb8();
-    let turned = image::imageops::rotate180(&img);
-    let mut png = Vec::new();
-    turned
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .expect("encode");
+    let png = turned_png(&g, image::imageops::rotate180);
     let r = run(&png, &g.label.typed_imeis);
     let mut want = g.label.document_imeis.clone();
     want.sort();
