@@ -7,7 +7,8 @@
 //! - median seconds per document.
 //!
 //! `cargo bench -p jachai-verify --bench gd` (options after `--`: `--count N`, `--seed S`,
-//! `--no-baseline`, `--show-misses`).
+//! `--no-baseline`, `--show-misses`, and for focused tuning runs `--photo-share F`,
+//! `--variants clean=1,paste=1`).
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -25,6 +26,8 @@ struct Args {
     seed: u64,
     baseline: bool,
     show_misses: bool,
+    /// Generator options for focused tuning runs (`--photo-share F`, `--variants SPEC`).
+    options: Options,
 }
 
 fn args() -> Args {
@@ -33,6 +36,7 @@ fn args() -> Args {
         seed: HELD_OUT_SEED,
         baseline: true,
         show_misses: false,
+        options: Options::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -41,6 +45,16 @@ fn args() -> Args {
             "--seed" => a.seed = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.seed),
             "--no-baseline" => a.baseline = false,
             "--show-misses" => a.show_misses = true,
+            "--photo-share" => {
+                if let Some(v) = it.next().and_then(|v| v.parse().ok()) {
+                    a.options.photo_share = v;
+                }
+            }
+            "--variants" => {
+                if let Some(v) = it.next().and_then(|v| Options::parse_variants(&v).ok()) {
+                    a.options.variants = v;
+                }
+            }
             _ => {} // `cargo bench` passes `--bench`
         }
     }
@@ -103,7 +117,7 @@ fn main() {
         }
     }
     let a = args();
-    let options = Options::default();
+    let options = a.options.clone();
     let config = Config::default();
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut index = MemoryIndex::new();

@@ -89,10 +89,7 @@ pub struct GdFields {
 /// `reread(region)` is asked for a labelled IMEI whose first reading is not a valid IMEI: it
 /// should OCR that page region again with digit-only settings and return the text and its
 /// confidence (0–1), or `None`. A valid re-read replaces the first reading (note `re-read`).
-pub fn extract(
-    page: &OcrPage,
-    reread: &mut dyn FnMut(Region) -> Option<(String, f32)>,
-) -> GdFields {
+pub fn extract(page: &OcrPage, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>) -> GdFields {
     let lines: Vec<Line> = page.lines.iter().map(|l| Line::new(&l.words)).collect();
     let mut out = GdFields::default();
     extract_imeis(&lines, reread, &mut out);
@@ -235,7 +232,7 @@ fn squeezed_out(c: char) -> bool {
 /// Fold OCR look-alikes for Latin labels: `l`, `1`, `|`, `!`, `í` read as `i`.
 fn fold_latin(c: char) -> char {
     match c {
-        'l' | '1' | '|' | '!' | 'í' | 'ì' | 'ï' | 'j' => 'i',
+        'l' | '1' | '|' | '!' | 'í' | 'ì' | 'ï' | 'j' | ']' | '[' => 'i',
         'é' | 'è' => 'e',
         '0' => 'o',
         c => c,
@@ -542,9 +539,46 @@ struct ImeiLabel {
     sv: bool,
 }
 
+/// `IMEI` written in Latin letters and misread by one character (`IME]I`, `INEI`, `IMFI`): a
+/// run of Latin letters (and the marks OCR reads `I` as) one edit from `imei` after folding
+/// look-alikes, not overlapping an exact label.
+fn misread_imei_labels(line: &Line, exact: &[Hit]) -> Vec<Hit> {
+    let labelish = |c: char| c.is_ascii_alphabetic() || matches!(c, ']' | '[' | '|' | '!');
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < line.chars.len() {
+        if !line.chars.get(i).is_some_and(|&c| labelish(c)) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while line.chars.get(i).is_some_and(|&c| labelish(c)) {
+            i += 1;
+        }
+        let run = line.chars.get(start..i).unwrap_or_default();
+        let letters = run.iter().filter(|c| c.is_ascii_alphabetic()).count();
+        let folded: Vec<char> = run
+            .iter()
+            .flat_map(|c| c.to_lowercase())
+            .map(fold_latin)
+            .collect();
+        let near = (4..=5).contains(&folded.len())
+            && letters >= 2
+            && strsim::generic_levenshtein(&folded, &['i', 'm', 'e', 'i']) <= 1;
+        let taken = exact.iter().any(|h| h.start < i && start < h.end);
+        if near && !taken {
+            out.push(Hit { start, end: i });
+        }
+    }
+    out
+}
+
 fn imei_labels(line: &Line) -> Vec<ImeiLabel> {
-    find_labels(line, IMEI_LABELS)
-        .into_iter()
+    let mut hits = find_labels(line, IMEI_LABELS);
+    let misread = misread_imei_labels(line, &hits);
+    hits.extend(misread);
+    hits.sort_by_key(|h| h.start);
+    hits.into_iter()
         .map(|h| {
             let label: String = line.text(h.start, h.end).to_lowercase();
             let sv = label.contains("sv");
@@ -590,7 +624,7 @@ struct Candidate {
 
 fn extract_imeis(
     lines: &[Line],
-    reread: &mut dyn FnMut(Region) -> Option<(String, f32)>,
+    reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>,
     out: &mut GdFields,
 ) {
     let mut pending: Vec<ImeiLabel> = Vec::new(); // labels of the previous line with no value
@@ -688,8 +722,13 @@ fn extract_imeis(
             if found || digitish < 4 {
                 continue;
             }
-            let Some((imei, note, conf)) =
-                reread(region).and_then(|(t, conf)| reread_imei(&t, l.sv, conf))
+            let first_read = line
+                .chars
+                .get(l.value_from..)
+                .unwrap_or_default()
+                .iter()
+                .collect::<String>();
+            let Some((imei, note, conf)) = reread_or_agree(&first_read, reread(region), l.sv)
             else {
                 continue;
             };
@@ -815,21 +854,30 @@ fn read_imei(text: &str, labelled: bool, sv: bool) -> Result<(String, Option<Str
         .map_err(|e| e.to_string())
 }
 
-fn judge(
-    c: Candidate,
-    reread: &mut dyn FnMut(Region) -> Option<(String, f32)>,
-    out: &mut GdFields,
-) {
+fn judge(c: Candidate, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>, out: &mut GdFields) {
     let Some(region) = c.region else { return };
     let sv = c.label.as_ref().is_some_and(|l| l.sv);
     let name = c.label.as_ref().map(|l| l.name.clone());
     let first = read_imei(&c.text, c.label.is_some(), sv);
+    // The re-read of a label's value may hold the phone's other IMEI too (its own label
+    // misread): kept when it shares the TAC.
+    let mut companions: Option<String> = None;
     let (imei, note, conf) = match first {
         Ok((imei, note)) => (imei, note, c.conf),
-        Err(_) if c.label.is_none() => return,
-        Err(reason) => match reread(c.value_region.unwrap_or(region))
-            .and_then(|(t, conf)| reread_imei(&t, sv, conf))
-        {
+        Err(_) if c.label.is_none() && !imei_shaped(&c.text) => return,
+        // Unlabelled (its label misread) but written the way IMEIs are: trust only a re-read.
+        Err(_) if c.label.is_none() => {
+            match reread_or_agree(&c.text, reread(c.value_region.unwrap_or(region)), false) {
+                Some(found) => found,
+                None => return,
+            }
+        }
+        Err(reason) => match reread_keeping(
+            &mut companions,
+            &c.text,
+            reread(c.value_region.unwrap_or(region)),
+            sv,
+        ) {
             Some(found) => found,
             None => {
                 let value: String = c
@@ -865,6 +913,7 @@ fn judge(
         }
         return;
     }
+    let tac = imei.get(..8).map(str::to_owned);
     out.imeis.push(ReadImei {
         imei,
         region,
@@ -872,6 +921,107 @@ fn judge(
         note,
         label: name,
     });
+    for other in companions
+        .as_deref()
+        .map(valid_imeis_in)
+        .unwrap_or_default()
+    {
+        if other.get(..8) == tac.as_deref() && !out.imeis.iter().any(|i| i.imei == other) {
+            out.imeis.push(ReadImei {
+                imei: other,
+                region,
+                confidence: conf,
+                note: Some("re-read".to_owned()),
+                label: None,
+            });
+        }
+    }
+}
+
+/// Every valid IMEI written whole in `text` (group-aligned 15-digit spans).
+fn valid_imeis_in(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.nfc().collect();
+    digit_runs(&chars)
+        .iter()
+        .flat_map(|run| imei_spans(run, &chars, 15))
+        .filter_map(|(s, e)| imei::normalize(&chars.get(s..e)?.iter().collect::<String>()).ok())
+        .collect()
+}
+
+/// Whether `text` is written the way IMEIs are on GD copies: 15 digits in at least three groups
+/// (of two or more but the check digit), split by spaces or dashes (`8605-6306-9914-402`, `86 056306 991440 2`) — a
+/// shape that running text (phone numbers, dates, amounts) does not have.
+fn imei_shaped(text: &str) -> bool {
+    let mut groups = Vec::new();
+    let mut n = 0usize;
+    for ch in text.chars().chain(std::iter::once(' ')) {
+        if imei::digit_value(ch).is_some() {
+            n += 1;
+        } else if matches!(ch, ' ' | '-' | '–') {
+            if n > 0 {
+                groups.push(n);
+            }
+            n = 0;
+        } else {
+            return false;
+        }
+    }
+    // Only the check digit may stand alone (`35 209900 176148 1`).
+    let body = groups.split_last().map_or(&[][..], |(_, b)| b);
+    groups.iter().sum::<usize>() == 15 && groups.len() >= 3 && body.iter().all(|&g| g >= 2)
+}
+
+/// [`reread_or_agree`], keeping the best re-read's text in `kept`.
+fn reread_keeping(
+    kept: &mut Option<String>,
+    first: &str,
+    again: Vec<(String, f32)>,
+    sv: bool,
+) -> Option<(String, Option<String>, f32)> {
+    *kept = again.first().map(|r| r.0.clone());
+    reread_or_agree(first, again, sv)
+}
+
+/// What digit-only re-reads add to a first reading that held no valid IMEI: the first re-read
+/// that holds a valid IMEI, else the one IMEI that two of the readings (the first included) are
+/// each a single OCR slip away from ([`imei::consensus`]; reported as a repair) — when all such
+/// pairs agree on one number.
+fn reread_or_agree(
+    first: &str,
+    again: Vec<(String, f32)>,
+    sv: bool,
+) -> Option<(String, Option<String>, f32)> {
+    if let Some(found) = again
+        .iter()
+        .find_map(|(text, conf)| reread_imei(text, sv, *conf))
+    {
+        return Some(found);
+    }
+    if sv {
+        return None;
+    }
+    let conf = again.first().map_or(0.0, |r| r.1);
+    let readings: Vec<&str> = std::iter::once(first)
+        .chain(again.iter().map(|(t, _)| t.as_str()))
+        .collect();
+    let mut agreed: Vec<String> = Vec::new();
+    for (i, a) in readings.iter().enumerate() {
+        for b in readings.iter().skip(i + 1) {
+            if let Some(x) = imei::consensus(a, b) {
+                if !agreed.contains(&x) {
+                    agreed.push(x);
+                }
+            }
+        }
+    }
+    match agreed.as_slice() {
+        [one] => Some((
+            one.clone(),
+            Some("repaired: two readings agree on it".to_owned()),
+            conf,
+        )),
+        _ => None,
+    }
 }
 
 /// The first valid IMEI in a digit-only re-read.
@@ -880,10 +1030,20 @@ fn reread_imei(text: &str, sv: bool, conf: f32) -> Option<(String, Option<String
     let target = if sv { 16 } else { 15 };
     digit_runs(&chars)
         .iter()
-        .flat_map(|run| imei_spans(run, &chars, target))
-        .find_map(|(s, e)| {
+        .flat_map(|run| {
+            // More digits than an IMEI (a slot number, a digit read twice): a window of them
+            // that passes the Luhn check by chance (one in ten) must at least carry a known TAC.
+            let longer = run.iter().map(|g| group_len(g, &chars)).sum::<usize>() > target;
+            imei_spans(run, &chars, target)
+                .into_iter()
+                .map(move |span| (span, longer))
+        })
+        .find_map(|((s, e), longer)| {
             let t: String = chars.get(s..e)?.iter().collect();
             let (imei, note) = read_imei(&t, true, sv).ok()?;
+            if longer && imei::tac::lookup_imei(&imei).is_none() {
+                return None;
+            }
             let note = match note {
                 Some(n) => format!("re-read, {n}"),
                 None => "re-read".to_owned(),
@@ -1557,8 +1717,8 @@ mod tests {
         }
     }
 
-    fn no_reread(_: Region) -> Option<(String, f32)> {
-        None
+    fn no_reread(_: Region) -> Vec<(String, f32)> {
+        Vec::new()
     }
 
     fn fields(text: &str) -> GdFields {
@@ -1592,6 +1752,14 @@ mod tests {
             ("আই এম ই আই নং: 352099001761481", vec![(A, s("IMEI"), None)]),
             ("ইমেই নম্বর 352099001761481", vec![(A, s("IMEI"), None)]),
             ("lMEl: 352099001761481", vec![(A, s("IMEI"), None)]),
+            ("IME] 2: 352099001761499", vec![(B, s("IMEI 2"), None)]),
+            ("IME]I-1: 352099001761481", vec![(A, s("IMEI 1"), None)]),
+            ("INEI 2: 352099001761499", vec![(B, s("IMEI 2"), None)]),
+            ("IMFI: 352099001761481", vec![(A, s("IMEI"), None)]),
+            // Words one edit from `imei` that are 3 letters or 6+ are not labels; a bare valid
+            // number is still found, unlabelled.
+            ("TIME 352099001761481", vec![(A, None, None)]),
+            ("[MEI: 352099001761481", vec![(A, s("IMEI"), None)]),
             ("IMEI352099001761481", vec![(A, s("IMEI"), None)]),
             (
                 "IMEI : 352O99001761481",
@@ -1651,6 +1819,96 @@ mod tests {
     }
 
     #[test]
+    fn an_imei_shaped_number_whose_label_was_misread_is_re_read() {
+        const A: &str = "352099001761481";
+        // (line, what the digit re-read returns, IMEI expected)
+        for (text, reread, expect) in [
+            // `IMEI 1` read as `17161 1`; the digits misread; the re-read has them right.
+            (
+                "17161 1: ৩৫২০-৯৯০০-১৭৬১-৪৮২",
+                s("3520-9900-1761-481"),
+                Some(A),
+            ),
+            ("Xx 35 209900 176148 2", s("35 209900 176148 1"), Some(A)),
+            // The re-read finds no valid IMEI either: nothing (and no `imei_invalid`).
+            ("17161 1: ৩৫২০-৯৯০০-১৭৬১-৪৮২", s("3520-9900-1761-482"), None),
+            // Not IMEI-shaped (one block, or two): not re-read.
+            ("নম্বর 352099001761482", s("352099001761481"), None),
+            ("নম্বর 3520990 01761482", s("352099001761481"), None),
+        ] {
+            let mut asked = 0;
+            let got = extract(&page(text), &mut |_| {
+                asked += 1;
+                reread.clone().map(|t| (t, 0.9)).into_iter().collect()
+            });
+            let want: Vec<&str> = expect.into_iter().collect();
+            let imeis: Vec<&str> = got.imeis.iter().map(|i| i.imei.as_str()).collect();
+            assert_eq!(imeis, want, "{text}");
+            assert!(got.invalid_imeis.is_empty(), "{text}");
+            if let Some(i) = got.imeis.first() {
+                assert_eq!(i.note.as_deref(), Some("re-read"), "{text}");
+                assert_eq!(i.label, None, "{text}");
+            }
+            assert!(asked <= 1, "{text}: asked {asked} times");
+        }
+    }
+
+    #[test]
+    fn two_slipped_readings_agree_on_one_imei() {
+        const A: &str = "860563064703925";
+        for (text, reread, expect) in [
+            // A changed digit in the first reading, an extra one in the re-read.
+            (
+                "IMEI 2: ৮৬০৫ -৬৩০৬- ৪৭ ৬৩-৯২৫",
+                "১ ৮৬০৫-৬৩৩০৬-৪৭০৩-৯২৫",
+                Some(A),
+            ),
+            ("IME] 2: 8605 6306 4763 925", "8605-6306-4703-935", Some(A)),
+            // The same slip in both: no repair, the reading stays invalid.
+            ("IMEI: 8605 6306 4763 925", "8605-6306-4763-925", None),
+        ] {
+            let got = extract(&page(text), &mut |_| vec![(reread.to_owned(), 0.5)]);
+            match expect {
+                Some(want) => {
+                    let i = got.imeis.first().expect("an IMEI");
+                    assert_eq!(i.imei, want, "{text}");
+                    assert!(
+                        i.note.as_deref().is_some_and(|n| n.starts_with("repaired")),
+                        "{text}: {:?}",
+                        i.note
+                    );
+                    assert!(got.invalid_imeis.is_empty(), "{text}");
+                }
+                None => {
+                    assert!(got.imeis.is_empty(), "{text}");
+                    assert_eq!(got.invalid_imeis.len(), 1, "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_other_imei_in_a_re_read_is_kept_when_it_shares_the_tac() {
+        // `IMEI 2` read as `161 2`: one label's value holds both numbers.
+        let line = "IME! 1 ৩৫২ ১৬৭০৫৬৫৯৮৯০৭১ 161 2 - ৩৫ ২১৬৭ ০৫ 6৯৭ ৯৯৩৬";
+        for (reread, want) in [
+            (
+                "৩৫২১৬৭০৫৬৫৮৯০৭১ 11861 2- ৩৫২১৬৭০৫৪৯৭৯৯৩৬",
+                vec!["352167056589071", "352167054979936"],
+            ),
+            // Another phone's IMEI (another TAC) is not taken along.
+            (
+                "৩৫২১৬৭০৫৬৫৮৯০৭১ 11861 2- 352099001761481",
+                vec!["352167056589071"],
+            ),
+        ] {
+            let got = extract(&page(line), &mut |_| vec![(reread.to_owned(), 0.6)]);
+            let imeis: Vec<&str> = got.imeis.iter().map(|i| i.imei.as_str()).collect();
+            assert_eq!(imeis, want, "{reread}");
+        }
+    }
+
+    #[test]
     fn invalid_imei_table() {
         for (text, expect) in [
             ("IMEI: 352099001761482", vec!["352099001761482"]),
@@ -1675,7 +1933,7 @@ mod tests {
         let mut asked = Vec::new();
         let mut reread = |r: Region| {
             asked.push(r);
-            Some(("352099001761481".to_owned(), 0.8))
+            vec![("352099001761481".to_owned(), 0.8)]
         };
         let f = extract(&p, &mut reread);
         assert_eq!(asked.len(), 1);
@@ -1696,7 +1954,7 @@ mod tests {
         let mut asked = Vec::new();
         let mut reread = |r: Region| {
             asked.push(r);
-            Some(("35 209900 176148 1".to_owned(), 0.7))
+            vec![("35 209900 176148 1".to_owned(), 0.7)]
         };
         let f = extract(&p, &mut reread);
         let got: Vec<(&str, Option<&str>)> = f
@@ -1725,7 +1983,7 @@ mod tests {
         let mut asked = Vec::new();
         let mut reread = |r: Region| {
             asked.push(r);
-            Some(("৩৫ ২০৯৯০০ ১৭৬১৪৮ ১".to_owned(), 0.7))
+            vec![("৩৫ ২০৯৯০০ ১৭৬১৪৮ ১".to_owned(), 0.7)]
         };
         let f = extract(&p, &mut reread);
         assert_eq!(f.imeis.len(), 1);
@@ -1737,7 +1995,7 @@ mod tests {
     #[test]
     fn reread_that_fails_keeps_the_invalid_read() {
         let p = page("IMEI: 352099001761482");
-        let mut reread = |_: Region| Some(("352099001761483".to_owned(), 0.8));
+        let mut reread = |_: Region| vec![("352099001761483".to_owned(), 0.8)];
         let f = extract(&p, &mut reread);
         assert!(f.imeis.is_empty());
         assert_eq!(f.invalid_imeis.len(), 1);
@@ -1745,7 +2003,7 @@ mod tests {
         let mut calls = 0;
         let mut count = |_: Region| {
             calls += 1;
-            None
+            Vec::new()
         };
         let _ = extract(&page("IMEI: 352099001761481"), &mut count);
         assert_eq!(calls, 0);

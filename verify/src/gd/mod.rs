@@ -193,7 +193,15 @@ pub(crate) fn analyze(
         .cloned()
         .collect();
     let read = runner.run(Stage::Fields, cfg.budgets.fields, |d| {
-        let read = fields::extract(&ocr, &mut |r| ocr::read_digits(page, r, &cfg.ocr));
+        // The same field box can be asked for twice (a label's value and its candidate).
+        let mut reread_cache: std::collections::HashMap<Region, Vec<(String, f32)>> =
+            std::collections::HashMap::new();
+        let read = fields::extract(&ocr, &mut |r| {
+            reread_cache
+                .entry(r)
+                .or_insert_with(|| ocr::read_digit_readings(page, r, &cfg.ocr))
+                .clone()
+        });
         // Page coordinates: the cross-checks and the glyph alignment on the rectified page.
         let mut on_page = checks::imeis(&typed, &read);
         on_page.extend(checks::dates_and_numbers(&read, now_unix));
@@ -284,7 +292,34 @@ pub(crate) fn analyze(
             .findings
             .extend(found.into_iter().map(|f| map.finding(f)));
     }
+    let read_all = out.facts.matched == out.facts.typed
+        && out.facts.typed > 0
+        && read.gd_number.is_some()
+        && read.gd_date.is_some()
+        && thana_canonical.is_some();
+    if read_all {
+        glare_read_past(&mut runner.findings);
+    }
     out
+}
+
+/// Glare is a reason to retake only when it hid something: when every typed IMEI was found and
+/// the GD number, date and thana were read, and nothing else on the page (seal, signature,
+/// header) is missing, a bright patch over blank or still-legible paper is information, not a
+/// reason for review. The finding stays, with its box, so an officer can still see it.
+fn glare_read_past(findings: &mut [Finding]) {
+    let other_document_problem = findings.iter().any(|f| {
+        f.code != "photo_glare" && !route::is_forensic(f.stage) && f.severity > Severity::Low
+    });
+    if other_document_problem {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| f.code == "photo_glare") {
+        f.severity = Severity::Info;
+        f.points = 0;
+        f.en = "Light glare on part of the page, but everything needed was read.".into();
+        f.bn = "পাতার একাংশে আলোর ঝলক আছে, তবে প্রয়োজনীয় সবকিছু পড়া গেছে।".into();
+    }
 }
 
 fn located(field: &str, value: &str, region: Region, confidence: f32) -> LocatedField {
@@ -363,4 +398,40 @@ fn unreadable(lines: usize) -> Finding {
         format!("Only {lines} line(s) of text could be read; please lay the whole GD copy flat under the camera and take the photo again."),
         format!("মাত্র {}টি লাইন পড়া গেছে; অনুগ্রহ করে পুরো জিডি কপিটি ক্যামেরার নিচে সমান করে রেখে আবার ছবি তুলুন।", route::bn_digits(lines)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(code: &str, stage: Stage, severity: Severity, points: u32) -> Finding {
+        Finding::new(code, stage, severity, points, code, code)
+    }
+
+    #[test]
+    fn glare_that_hid_nothing_is_information() {
+        let mut f = vec![
+            finding("photo_glare", Stage::Geometry, Severity::Medium, 15),
+            finding("exif_missing", Stage::Metadata, Severity::Low, 5),
+            finding("ela", Stage::Ela, Severity::Medium, 10),
+        ];
+        glare_read_past(&mut f);
+        assert_eq!(f[0].severity, Severity::Info);
+        assert_eq!(f[0].points, 0);
+        assert!(f[0].en.contains("everything needed was read"));
+        assert_eq!(f[2].points, 10, "other findings untouched");
+    }
+
+    #[test]
+    fn glare_stays_when_something_else_is_missing() {
+        for other in ["seal_missing", "signature_missing", "header_missing"] {
+            let mut f = vec![
+                finding("photo_glare", Stage::Geometry, Severity::Medium, 15),
+                finding(other, Stage::Structure, Severity::Medium, 20),
+            ];
+            glare_read_past(&mut f);
+            assert_eq!(f[0].severity, Severity::Medium, "{other}");
+            assert_eq!(f[0].points, 15, "{other}");
+        }
+    }
 }

@@ -181,13 +181,20 @@ pub fn legibility(page: &RgbImage, cfg: &OcrConfig, lines: usize) -> f32 {
 /// confidence 0–1, or `None` when the region is empty, off the page, holds no ink or nothing
 /// could be read (including missing language data).
 pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(String, f32)> {
+    read_digit_readings(page, region, cfg).into_iter().next()
+}
+
+/// Every reading [`read_digits`] made of `region` (each scale and digit model), the one it would
+/// return first, then the rest by confidence: independent readings to vote with when none holds a
+/// valid IMEI. It stops early once a reading holds one.
+pub fn read_digit_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Vec<(String, f32)> {
     let (pw, ph) = page.dimensions();
     let x0 = region.x.min(pw);
     let y0 = region.y.min(ph);
     let x1 = region.x.saturating_add(region.w).min(pw);
     let y1 = region.y.saturating_add(region.h).min(ph);
     if x1 <= x0 || y1 <= y0 {
-        return None;
+        return Vec::new();
     }
     // A margin so strokes cut by a tight box are whole (word boxes can be narrower than the
     // glyphs at their ends); the layout keeps only the main line.
@@ -201,24 +208,28 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
     let layout = Layout::find_k(&ink, false, 0.1);
     // The field is the row with the most ink inside the requested box.
     let inner = Region::new(x0 - cx0, y0 - cy0, x1 - x0, y1 - y0);
-    let row = layout.rows.iter().max_by_key(|row| {
+    let Some(row) = layout.rows.iter().max_by_key(|row| {
         row.iter()
             .filter_map(|&i| layout.segments.get(i))
             .map(|s| s.bbox.overlap(&inner))
             .sum::<u64>()
-    })?;
+    }) else {
+        return Vec::new();
+    };
     // Segments of that row that reach into the box (not a neighbouring field in the margin).
     let segs: Vec<&Segment> = row
         .iter()
         .filter_map(|&i| layout.segments.get(i))
         .filter(|s| s.bbox.x < inner.x + inner.w && inner.x < s.bbox.x + s.bbox.w)
         .collect();
-    let merged = Segment::merge(&segs)?;
+    let Some(merged) = Segment::merge(&segs) else {
+        return Vec::new();
+    };
     let target = cfg.target_height.clamp(8, 200) as f32;
     let dir = cfg.tessdata_dir();
     // (holds a valid IMEI, confidence, text): a read with a Luhn-valid IMEI beats a more
     // confident one without (the English model reads Bengali digits confidently and wrongly).
-    let mut best: Option<(bool, f32, String)> = None;
+    let mut all: Vec<(bool, f32, String)> = Vec::new();
     // The text height, then larger: small, blurred digits of phone photos read better larger.
     // Last, twice as large and sharpened, for blurred small digits.
     for (scale, sharpen) in [(1.0f32, false), (1.5, false), (2.0, true)] {
@@ -245,19 +256,20 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
                 continue;
             }
             let valid = holds_valid_imei(&text);
-
-            let better = best
-                .as_ref()
-                .is_none_or(|(v, c, _)| (valid, line.conf) > (*v, *c));
-            if better {
-                best = Some((valid, line.conf, text));
-            }
+            all.push((valid, line.conf, text));
         }
-        if best.as_ref().is_some_and(|b| b.0) {
+        if all.iter().any(|b| b.0) {
             break;
         }
     }
-    best.map(|(_, conf, text)| (text, conf))
+    all.sort_by(|a, b| {
+        (b.0, b.1)
+            .partial_cmp(&(a.0, a.1))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    all.into_iter()
+        .map(|(_, conf, text)| (text, conf))
+        .collect()
 }
 
 /// Whether `text` holds 15 digits (ASCII or Bengali, spaces and dashes between groups allowed)

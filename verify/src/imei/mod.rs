@@ -108,6 +108,126 @@ pub fn from_imeisv(input: &str) -> Result<String, ImeiError> {
     Ok(to_ascii(&imei))
 }
 
+/// Digit sequences a reading may hold an IMEI in: its digits split into groups at spaces and
+/// dashes (anything else ends a group too), and every run of whole neighbouring groups with 14 to
+/// 16 digits (a slot number or a stray mark read as a digit makes its own group).
+fn imei_windows(reading: &str) -> Vec<Vec<u8>> {
+    let mut groups: Vec<Vec<Vec<u8>>> = vec![vec![]];
+    let mut cur: Vec<u8> = Vec::new();
+    for c in reading.chars().chain(std::iter::once('\u{0}')) {
+        if let Some(d) = digit_value(c) {
+            cur.push(d);
+            continue;
+        }
+        let line = groups.last_mut();
+        if !cur.is_empty() {
+            if let Some(line) = line {
+                line.push(std::mem::take(&mut cur));
+            }
+        }
+        if !(c.is_whitespace() || c == '-' || c == '–') {
+            groups.push(Vec::new());
+        }
+    }
+    let mut out = Vec::new();
+    for run in &groups {
+        for i in 0..run.len() {
+            let mut seq: Vec<u8> = Vec::new();
+            for g in run.iter().skip(i) {
+                seq.extend(g);
+                if seq.len() > 16 {
+                    break;
+                }
+                if seq.len() >= 14 {
+                    out.push(seq.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The Luhn-valid IMEIs one OCR slip away from `digits`: one digit changed (exactly one value per
+/// position passes the Luhn check), one digit too many dropped, or one missing put back.
+fn one_slip_away(digits: &[u8]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut push = |d: &[u8]| {
+        if d.len() == 15 && luhn_check_digit(&d[..14]) == d[14] {
+            out.insert(to_ascii(d));
+        }
+    };
+    match digits.len() {
+        15 => {
+            for i in 0..15 {
+                let mut d = digits.to_vec();
+                for v in 0..10 {
+                    if v != digits[i] {
+                        d[i] = v;
+                        push(&d);
+                    }
+                }
+            }
+        }
+        16 => {
+            for i in 0..16 {
+                let mut d = digits.to_vec();
+                d.remove(i);
+                push(&d);
+            }
+        }
+        14 => {
+            for i in 0..=14 {
+                for v in 0..10 {
+                    let mut d = digits.to_vec();
+                    d.insert(i, v);
+                    push(&d);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The one IMEI two independent readings of the same number agree on when neither is valid: the
+/// only Luhn-valid IMEI within one OCR slip (a changed, an extra or a missing digit) of *both*.
+/// Readings that slipped at different places pin the true number down; readings with the same
+/// slip, readings that differ only in one digit both got wrong, or readings agreeing on nothing
+/// give `None`. A reading that is itself a valid IMEI is left to
+/// the caller.
+pub fn consensus(a: &str, b: &str) -> Option<String> {
+    let (wa, wb) = (imei_windows(a), imei_windows(b));
+    let near = |ws: &[Vec<u8>]| {
+        ws.iter()
+            .flat_map(|w| one_slip_away(w))
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let (na, nb) = (near(&wa), near(&wb));
+    let mut both = na.intersection(&nb);
+    let one = match (both.next(), both.next()) {
+        (Some(one), None) => one.clone(),
+        _ => return None,
+    };
+    // Two readings that differ in one digit only, both wrong there, say little: the page may
+    // hold another slip both made. The slips must be at different places.
+    let x: Vec<u8> = one.bytes().map(|c| c - b'0').collect();
+    let changed_at = |w: &[u8]| {
+        let diff: Vec<usize> = (0..w.len().min(15)).filter(|&i| w[i] != x[i]).collect();
+        (w.len() == 15 && diff.len() == 1).then(|| diff[0])
+    };
+    let slips = |ws: &[Vec<u8>]| {
+        ws.iter()
+            .filter(|w| one_slip_away(w).contains(&one))
+            .map(|w| changed_at(w))
+            .collect::<Vec<_>>()
+    };
+    let (sa, sb) = (slips(&wa), slips(&wb));
+    let apart = sa
+        .iter()
+        .any(|p| sb.iter().any(|q| p.is_none() || q.is_none() || p != q));
+    apart.then_some(one)
+}
+
 /// The most the 6-digit serials of the two slots of one dual-SIM phone are taken to differ by.
 ///
 /// Heuristic: makers that number both slots from one TAC mostly give consecutive serials or
@@ -509,6 +629,33 @@ mod tests {
         );
     }
 
+    #[test]
+    fn consensus_table() {
+        const A: &str = "860563064703925";
+        assert!(is_valid(A));
+        for (a, b, want) in [
+            // One changed digit in one reading, one extra digit in the other.
+            ("৮৬০৫ -৬৩০৬- ৪৭ ৬৩-৯২৫", "১ ৮৬০৫-৬৩৩০৬-৪৭০৩-৯২৫", Some(A)),
+            // Changed digits at different places.
+            ("860563064763925", "860563064703935", Some(A)),
+            // Two slips in the second: nothing within one slip of both.
+            ("860563064763925", "860563064703835", None),
+            ("860563064763925", "861563064703925", Some(A)),
+            // A missing digit in one, a changed one in the other.
+            ("86056306470392", "860563064703928", Some(A)),
+            // The same slip twice: every neighbour agrees, nothing is pinned down.
+            ("860563064763925", "860563064763925", None),
+            // Both wrong at the same one place only: another shared slip cannot be ruled out.
+            ("860563064703926", "860563064703927", None),
+            // Nothing in common.
+            ("860563064763925", "352099001761482", None),
+            ("", "", None),
+            ("IMEI", "৮৬০৫", None),
+        ] {
+            assert_eq!(consensus(a, b).as_deref(), want, "{a} / {b}");
+        }
+    }
+
     fn luhn_valid_imei() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         proptest::collection::vec(0u8..10, 14).prop_map(|mut d| {
@@ -552,6 +699,30 @@ mod tests {
             let r = repair_ocr(&token);
             proptest::prop_assert_eq!(r.as_ref().map(|r| r.imei.clone()), Ok(imei));
             proptest::prop_assert_eq!(r.map(|r| r.repairs.len()), Ok(1));
+        }
+
+        #[test]
+        fn two_readings_slipped_at_different_places_agree_on_the_truth(
+            imei in luhn_valid_imei(), i in 0usize..15, j in 0usize..15, x in 1u8..10, y in 1u8..10,
+        ) {
+            proptest::prop_assume!(i != j);
+            let slip = |k: usize, by: u8| {
+                let mut d: Vec<u8> = imei.bytes().map(|b| b - b'0').collect();
+                d[k] = (d[k] + by) % 10;
+                to_ascii(&d)
+            };
+            // Both slips together could be a valid number too: then two candidates, no answer.
+            let mut both: Vec<u8> = slip(i, x).bytes().map(|b| b - b'0').collect();
+            both[j] = (both[j] + y) % 10;
+            let want = (!is_valid(&to_ascii(&both))).then(|| imei.clone());
+            proptest::prop_assert_eq!(consensus(&slip(i, x), &slip(j, y)), want);
+        }
+
+        #[test]
+        fn consensus_is_valid_or_nothing(a in "[0-9০-৯ -]{0,20}", b in "[0-9০-৯ -]{0,20}") {
+            if let Some(c) = consensus(&a, &b) {
+                proptest::prop_assert!(is_valid(&c));
+            }
         }
 
         #[test]
