@@ -86,15 +86,16 @@ pub struct GdFields {
 
 /// Parse the fields of a GD copy.
 ///
-/// `reread(region)` is asked for a labelled IMEI whose first reading is not a valid IMEI: it
-/// should OCR that page region again with digit-only settings and return the text and its
-/// confidence (0–1), or `None`. A valid re-read replaces the first reading (note `re-read`).
+/// `reread(region)` is asked for a labelled IMEI whose first reading is not a valid IMEI, and
+/// for a labelled GD number or date that did not parse: it should OCR that page region again
+/// with digit-only settings and return its readings (text, confidence 0–1), best first, or none.
+/// A valid re-read replaces the first reading (note `re-read`).
 pub fn extract(page: &OcrPage, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>) -> GdFields {
     let lines: Vec<Line> = page.lines.iter().map(|l| Line::new(&l.words)).collect();
     let mut out = GdFields::default();
     extract_imeis(&lines, reread, &mut out);
-    out.gd_number = first(&lines, gd_number);
-    out.gd_date = gd_date(&lines);
+    out.gd_number = first(&lines, gd_number).or_else(|| gd_number_reread(&lines, reread));
+    out.gd_date = gd_date(&lines, reread);
     let (thana, district) = thana_district(&lines);
     out.thana = thana;
     out.district = district;
@@ -1067,6 +1068,113 @@ fn gd_number(line: &Line) -> Option<Field> {
         if let Some((value, end)) = number_at(line, i) {
             return line.field(value, i, end);
         }
+        // `জিডি aes ২২৮/২৪`: the `নং` after the label misread as a short word.
+        let after = garbled_word_end(line, i);
+        if let Some((value, end)) = after.and_then(|j| number_at(line, j)) {
+            return line.field(value, after.unwrap_or(i), end);
+        }
+    }
+    None
+}
+
+/// Past a short word (at most 4 letters, no digit) at `i` and the separators after it: where a
+/// value starts when OCR turned the `নং` / `No.` between a label and its value into noise.
+fn garbled_word_end(line: &Line, i: usize) -> Option<usize> {
+    let mut j = i;
+    while line
+        .chars
+        .get(j)
+        .is_some_and(|&c| !c.is_whitespace() && imei::digit_value(c).is_none())
+    {
+        j += 1;
+    }
+    let len = j - i;
+    let ends_in_space = line.chars.get(j).is_some_and(|c| c.is_whitespace());
+    ((1..=4).contains(&len) && ends_in_space).then(|| skip_seps(line, j))
+}
+
+/// A labelled value that did not parse, read again with digit-only settings: the region from
+/// `from` to the next label (or the line's end), at most `max_chars` characters, re-read and
+/// parsed by `parse` as a one-word line. The value's box is the re-read region.
+fn reread_value(
+    line: &Line,
+    from: usize,
+    max_chars: usize,
+    reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>,
+    parse: &dyn Fn(&Line) -> Option<String>,
+) -> Option<Field> {
+    let next = label_starts(line)
+        .into_iter()
+        .find(|&s| s > from)
+        .unwrap_or(line.chars.len())
+        .min(from + max_chars);
+    let mut end = next;
+    while end > from && line.chars.get(end - 1).is_some_and(|c| c.is_whitespace()) {
+        end -= 1;
+    }
+    let region = line.region(from, end)?;
+    reread(region).into_iter().find_map(|(text, conf)| {
+        let words = [OcrWord { text, region, conf }];
+        let value = parse(&Line::new(&words))?;
+        Some(Field {
+            value,
+            region,
+            confidence: conf,
+        })
+    })
+}
+
+/// The GD number re-read after a label whose value did not parse.
+fn gd_number_reread(
+    lines: &[Line],
+    reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>,
+) -> Option<Field> {
+    for line in lines {
+        for hit in find_labels(line, GD_LABELS) {
+            let i = value_start(line, hit.end);
+            let digitish = line
+                .chars
+                .get(i..(i + 12).min(line.chars.len()))
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&c| imei::digit_value(c).is_some() || c.is_ascii_alphanumeric())
+                .count();
+            if digitish == 0 {
+                continue;
+            }
+            let parse = |l: &Line| number_at(l, skip_seps(l, 0)).map(|(v, _)| v);
+            if let Some(f) = reread_value(line, i, 12, reread, &parse) {
+                return Some(f);
+            }
+        }
+    }
+    None
+}
+
+/// The GD date re-read after a date label whose value did not parse.
+fn gd_date_reread(
+    lines: &[Line],
+    reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>,
+) -> Option<Field> {
+    for line in lines {
+        for hit in find_labels(line, DATE_LABELS) {
+            let i = value_start(line, hit.end);
+            // A date has digits: `তারিখ` in running text (`… তারিখ আনুমানিক`) is not re-read.
+            let digits = line
+                .chars
+                .get(i..(i + 14).min(line.chars.len()))
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&c| imei::digit_value(c).is_some())
+                .count();
+            if digits < 4 {
+                continue;
+            }
+            let parse = |l: &Line| dates_in(l, 0).into_iter().next().map(|(v, _, _)| v);
+            if let Some(f) = reread_value(line, i, 14, reread, &parse) {
+                return Some(f);
+            }
+        }
     }
     None
 }
@@ -1308,7 +1416,7 @@ fn dates_in(line: &Line, from: usize) -> Vec<(String, usize, usize)> {
 }
 
 /// The GD date: after a date label; else a date on the GD number's line; else the first date.
-fn gd_date(lines: &[Line]) -> Option<Field> {
+fn gd_date(lines: &[Line], reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>) -> Option<Field> {
     for line in lines {
         for hit in find_labels(line, DATE_LABELS) {
             let i = value_start(line, hit.end);
@@ -1318,6 +1426,11 @@ fn gd_date(lines: &[Line]) -> Option<Field> {
                 }
             }
         }
+    }
+    // A labelled date that did not parse (`14- 11-2U2U0`) is read again before any other date
+    // on the page (the day of the loss is often in the body) is taken for it.
+    if let Some(f) = gd_date_reread(lines, reread) {
+        return Some(f);
     }
     let gd_line = lines.iter().find(|l| gd_number(l).is_some());
     gd_line.into_iter().chain(lines.iter()).find_map(|line| {
@@ -1905,6 +2018,36 @@ mod tests {
             let got = extract(&page(line), &mut |_| vec![(reread.to_owned(), 0.6)]);
             let imeis: Vec<&str> = got.imeis.iter().map(|i| i.imei.as_str()).collect();
             assert_eq!(imeis, want, "{reread}");
+        }
+    }
+
+    #[test]
+    fn garbled_number_and_date_values_are_re_read() {
+        // (line, what the re-read returns, GD number, date)
+        for (text, reread, number, date) in [
+            ("জিডি aes ২২৮/২৪", "", s("228/24"), None),
+            (
+                "GD No. 2817 Date 14- 11-2U2U0",
+                "14-11-2020",
+                s("2817"),
+                s("2020-11-14"),
+            ),
+            ("GD No.: ২৭ই৮", "২৭৮", s("278"), None),
+            ("তারিখঃ ১৪ ০১ ২০৭২৭", "১৪/০১/২০২২", None, s("2022-01-14")),
+            // Running text with `তারিখ` and no digits after it: nothing re-read, nothing made up.
+            ("গত রাতে তারিখ আনুমানিক বিকেলে", "১৪/০১/২০২২", None, None),
+            // A re-read that still does not parse gives nothing.
+            ("Date: 1x-1y-20zz", "1-1-", None, None),
+        ] {
+            let f = extract(&page(text), &mut |_| {
+                if reread.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![(reread.to_owned(), 0.7)]
+                }
+            });
+            assert_eq!(f.gd_number.map(|f| f.value), number, "{text}");
+            assert_eq!(f.gd_date.map(|f| f.value), date, "{text}");
         }
     }
 
