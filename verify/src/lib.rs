@@ -11,6 +11,7 @@
 //! ```
 
 pub mod annotate;
+pub mod cheque;
 pub mod deadline;
 pub mod error;
 pub mod forensics;

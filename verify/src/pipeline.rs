@@ -67,6 +67,8 @@ pub struct Config {
     pub double_jpeg: double_jpeg::DoubleJpegConfig,
     /// GD copies: geometry, OCR, fields, structure, tamper checks and routing.
     pub gd: gd::GdConfig,
+    /// Cheques: MICR, amounts, date, payee.
+    pub cheque: crate::cheque::ChequeConfig,
 }
 
 /// Share of the progress bar each stage fills for images, in stage order; they add up to 100.
@@ -98,10 +100,25 @@ const GD_WEIGHTS: &[(Stage, u8)] = &[
     (Stage::Annotate, 7),
 ];
 
+/// The same for cheques: OCR (MICR band and page text) is the longest stage.
+const CHEQUE_WEIGHTS: &[(Stage, u8)] = &[
+    (Stage::Intake, 4),
+    (Stage::Metadata, 2),
+    (Stage::Ela, 8),
+    (Stage::CopyMove, 20),
+    (Stage::Noise, 6),
+    (Stage::DoubleJpeg, 5),
+    (Stage::Ocr, 40),
+    (Stage::Fields, 5),
+    (Stage::Score, 2),
+    (Stage::Annotate, 8),
+];
+
 fn weights(kind: DocumentKind) -> &'static [(Stage, u8)] {
     match kind {
         DocumentKind::Gd => GD_WEIGHTS,
-        DocumentKind::Image | DocumentKind::Cheque | DocumentKind::Box => IMAGE_WEIGHTS,
+        DocumentKind::Cheque => CHEQUE_WEIGHTS,
+        DocumentKind::Image | DocumentKind::Box => IMAGE_WEIGHTS,
     }
 }
 
@@ -312,7 +329,7 @@ pub fn verify_with(
         (Stage::DoubleJpeg, config.budgets.double_jpeg),
     ];
     let mut copy_move_cfg = config.copy_move.clone();
-    copy_move_cfg.text_document |= is_gd;
+    copy_move_cfg.text_document |= is_gd || request.kind == DocumentKind::Cheque;
     for (stage, budget) in stages {
         let found = runner.run(stage, budget, |deadline| match stage {
             Stage::Ela => ela::analyze(img, &config.ela, deadline),
@@ -339,6 +356,11 @@ pub fn verify_with(
         fields.extend(outcome.fields);
         located = outcome.located;
         facts = Some(outcome.facts);
+    }
+    if request.kind == DocumentKind::Cheque {
+        let outcome = crate::cheque::analyze(&mut runner, img, now, &config.cheque);
+        fields.extend(outcome.fields);
+        located = outcome.located;
     }
 
     let started = runner.start(Stage::Score);
@@ -401,7 +423,7 @@ mod tests {
 
     #[test]
     fn weights_fill_the_bar() {
-        for kind in [DocumentKind::Image, DocumentKind::Gd] {
+        for kind in [DocumentKind::Image, DocumentKind::Gd, DocumentKind::Cheque] {
             let w = weights(kind);
             assert_eq!(w.iter().map(|(_, w)| u32::from(*w)).sum::<u32>(), 100);
             assert!(

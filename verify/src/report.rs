@@ -221,12 +221,13 @@ impl Verdict {
     }
 }
 
-/// A value under `fields`: a string, or a list of strings (`imeis`).
+/// A value under `fields`: a string, a list of strings (`imeis`), or named parts (`micr`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FieldValue {
     Text(String),
     List(Vec<String>),
+    Map(BTreeMap<String, String>),
 }
 
 impl FieldValue {
@@ -234,7 +235,7 @@ impl FieldValue {
     pub fn as_text(&self) -> Option<&str> {
         match self {
             FieldValue::Text(s) => Some(s),
-            FieldValue::List(_) => None,
+            FieldValue::List(_) | FieldValue::Map(_) => None,
         }
     }
 
@@ -243,6 +244,7 @@ impl FieldValue {
         match self {
             FieldValue::Text(s) => vec![s.as_str()],
             FieldValue::List(v) => v.iter().map(String::as_str).collect(),
+            FieldValue::Map(m) => m.values().map(String::as_str).collect(),
         }
     }
 }
