@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod decisions;
+pub mod http;
 pub mod ingest;
 pub mod mqtt;
 pub mod objects;
@@ -12,6 +13,7 @@ pub mod service;
 pub mod signing;
 pub mod stolen;
 pub mod store;
+pub mod users;
 
 pub use config::Config;
 pub use ingest::{Incoming, Ingest, Outgoing};
