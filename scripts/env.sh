@@ -31,6 +31,9 @@ need_debs pkg-config ca-certificates \
 # package's own system broker on 1883 is never used), PostgreSQL for the cloud's second storage backend,
 # systemd for `systemd-analyze verify` on the unit files.
 need_debs mosquitto mosquitto-clients postgresql systemd
+# The cloud's HTTP side: wrk for the lookup benchmark; headless Chromium, its WebDriver and Python's
+# Selenium for the browser tests of the console and the check pages.
+need_debs wrk chromium chromium-driver python3-selenium
 export OMP_THREAD_LIMIT="${OMP_THREAD_LIMIT:-1}"
 
 # A private PostgreSQL cluster for the cloud's tests: trust auth on 127.0.0.1 only, a fixed non-default

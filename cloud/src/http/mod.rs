@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public)
         .route("/healthz", get(api::healthz))
+        .route("/livez", get(api::livez))
         .route("/metrics", get(metrics::serve))
         .route("/api/openapi.json", get(openapi::serve))
         .route("/api/v1/auth/login", post(admin::login))
@@ -181,10 +182,23 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    // Another instance's changes to the stolen index reach this one's lookups within a second.
+    let stolen = state.ingest.stolen().clone();
+    let refresher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = stolen.refresh().await {
+                tracing::warn!(error = %e, "could not refresh the in-memory stolen index");
+            }
+        }
+    });
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    refresher.abort();
+    served
 }

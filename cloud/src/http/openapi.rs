@@ -10,7 +10,7 @@ use super::{admin, api, checks, error, metrics, AppState};
 #[openapi(
     info(title = "Jachai cloud API", description = "Stolen-phone lookup, theft reports, document checks and the review console of the Jachai cloud."),
     paths(
-        api::lookup, api::healthz, metrics::serve,
+        api::lookup, api::healthz, api::livez, metrics::serve,
         checks::submit_report, checks::report_status, checks::upload, checks::progress, checks::results, checks::image,
         admin::login, admin::logout, admin::me, admin::queue, admin::approve, admin::reject, admin::search,
         admin::case_image, admin::fleet, admin::audit, admin::users, admin::add_user,
