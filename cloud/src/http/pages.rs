@@ -177,7 +177,8 @@ form.addEventListener('submit', async e => {
     stage.textContent = p.percentage + '% · ' + p.message;
     if (p.status === 'done' || p.status === 'failed') {
       es.close();
-      location.href = '/check/' + body.id + '?lang=' + lang;
+      // Let the full bar be seen before the result page replaces it.
+      setTimeout(() => { location.href = '/check/' + body.id + '?lang=' + lang; }, 400);
     }
   });
   es.onerror = () => { es.close(); location.href = '/check/' + body.id + '?lang=' + lang; };
