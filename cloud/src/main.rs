@@ -28,6 +28,12 @@ enum Cmd {
     /// Manage console users.
     #[command(subcommand)]
     User(UserCmd),
+    /// Write every decided case (report, claims, decision, images) as a labelled data set:
+    /// OUT/cases.jsonl and OUT/images/.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -93,6 +99,23 @@ fn run() -> anyhow::Result<ExitCode> {
                 .await?;
             store.close().await;
             println!("added {role} {name}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(Cmd::Export { out }) = &args.command {
+            let store = jachai_cloud::Store::open(&cfg.database_url).await?;
+            let objects = jachai_cloud::objects::Objects::local(&cfg.blob_dir)?;
+            let signer = jachai_cloud::signing::load_or_create(&cfg.signing_key)?;
+            let ingest =
+                jachai_cloud::Ingest::new(store.clone(), objects, std::sync::Arc::new(signer));
+            let stats = jachai_cloud::export::export(&ingest, out).await?;
+            store.close().await;
+            println!(
+                "exported {} decided cases and {} images to {} ({} images not yet arrived)",
+                stats.cases,
+                stats.images,
+                out.display(),
+                stats.images_missing
+            );
             return Ok(ExitCode::SUCCESS);
         }
         let service = jachai_cloud::Service::open(cfg).await?;

@@ -812,3 +812,114 @@ async fn a_web_report_is_verified_then_queued_for_review() {
         db.drop_db().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_in_both_languages_and_console_forms_keep_the_rules() {
+    let db = common::databases().await.remove(0);
+    let s = start(&db, "").await;
+    Users::new(db.open().await)
+        .add("vera", PASSWORD, Role::Viewer)
+        .await
+        .expect("user");
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for (path, en, bn) in [
+        ("/check", "Jachai document check", "যাচাই নথি পরীক্ষা"),
+        ("/report", "Report a stolen phone", "চুরি হওয়া ফোনের রিপোর্ট"),
+        ("/admin/login", "Jachai review console", "যাচাই পর্যালোচনা কনসোল"),
+    ] {
+        for (lang, want) in [("en", en), ("bn", bn)] {
+            let resp = s.get(&format!("{path}?lang={lang}")).await;
+            assert_eq!(resp.status().as_u16(), 200, "{path}");
+            let html = resp.text().await.expect("html");
+            assert!(html.contains(want), "{path} {lang}");
+            assert!(
+                html.contains(&format!("<html lang=\"{lang}\">")),
+                "{path} {lang}"
+            );
+        }
+    }
+    // The console sends a stranger to the login page.
+    let resp = no_redirect
+        .get(s.url("/admin"))
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(
+        resp.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/admin/login?lang=en")
+    );
+    // A wrong password is a 401 page; the right one sets the cookie and goes to the queue.
+    let resp = no_redirect
+        .post(s.url("/admin/login"))
+        .form(&[("username", "vera"), ("password", "not the password")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(resp
+        .text()
+        .await
+        .expect("html")
+        .contains("wrong user name or password"));
+    let resp = no_redirect
+        .post(s.url("/admin/login"))
+        .form(&[("username", "vera"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status().as_u16(), 303);
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let cookie = cookie.split(';').next().expect("name=value").to_string();
+    let html = no_redirect
+        .get(s.url("/admin"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("queue")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("Review queue (0)") && html.contains("vera (viewer)"),
+        "{html}"
+    );
+    // A console form without the session's CSRF token is refused, and so is a viewer's decision.
+    let resp = no_redirect
+        .post(s.url("/admin/cases/R-1/decide"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "forged"), ("outcome", "approve"), ("reason", "x")])
+        .send()
+        .await
+        .expect("decide");
+    assert_eq!(resp.status().as_u16(), 403);
+    for page in ["/admin/search?q=GD-1", "/admin/fleet", "/admin/audit"] {
+        let resp = no_redirect
+            .get(s.url(page))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(resp.status().as_u16(), 200, "{page}");
+    }
+    let resp = no_redirect
+        .get(s.url("/admin/users"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("users");
+    assert_eq!(resp.status().as_u16(), 403, "users are for admins");
+    s.stop().await;
+    db.drop_db().await;
+}

@@ -478,6 +478,7 @@ pub async fn decide_case(
             "give a reason for rejecting a case",
         ));
     }
+    let _one_at_a_time = state.decide_lock.lock().await;
     let case = case_by_id(state, id).await?;
     if let Some(d) = &case.decision {
         return Err(ApiError::Conflict(format!("case {id:?} is already {d}")));

@@ -53,6 +53,9 @@ pub struct Inner {
     pub metrics: metrics::Metrics,
     pub checks: checks::Live,
     pub verify: verify::Config,
+    /// Held from "is this case still open?" to the decision's commit, so two reviewers of this instance
+    /// cannot both decide one case.
+    pub decide_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,6 +82,7 @@ impl AppState {
             metrics: metrics::Metrics::new(),
             checks: checks::Live::new(cfg.verify_workers),
             verify,
+            decide_lock: tokio::sync::Mutex::new(()),
             commands,
             ingest,
             cfg,

@@ -130,6 +130,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/check") }))
         .route("/check", get(check_page))
         .route("/check/{id}", get(result_page))
+        .route("/report", get(report_page))
+        .route("/report/{id}", get(report_status_page))
         .route("/admin", get(queue_page))
         .route("/admin/login", get(login_page).post(login_submit))
         .route("/admin/logout", post(logout_submit))
@@ -224,6 +226,95 @@ async fn check_page(State(state): State<AppState>, Query(q): Query<LangQuery>) -
             script { (PreEscaped(CHECK_JS)) }
         },
     )
+}
+
+const REPORT_TITLE: (&str, &str) = ("Report a stolen phone", "চুরি হওয়া ফোনের রিপোর্ট");
+const REPORT_INTRO: (&str, &str) = (
+    "Attach the Police GD copy, give the phone's IMEI (dial *#06#) and where it was stolen. A reviewer checks every report before the IMEI is listed as stolen.",
+    "পুলিশের জিডি কপি যুক্ত করুন, ফোনের IMEI (*#06# ডায়াল করুন) এবং কোথায় চুরি হয়েছে তা লিখুন। IMEI চুরি হিসেবে তালিকাভুক্ত করার আগে প্রতিটি রিপোর্ট যাচাই করা হয়।",
+);
+
+const REPORT_JS: &str = r#"
+const form = document.getElementById('report');
+const err = document.getElementById('error');
+const max = Number(form.dataset.max);
+form.addEventListener('submit', async e => {
+  e.preventDefault();
+  err.textContent = '';
+  const imei = form.imei.value.replace(/[\s-]/g, '');
+  if (!/^[0-9]{15}$/.test(imei)) { err.textContent = form.dataset.msgImei; return; }
+  for (const f of [form.gd_copy.files[0], form.phone_box.files[0]]) {
+    if (f && f.size > max) { err.textContent = form.dataset.msgSize; return; }
+  }
+  form.querySelector('button').disabled = true;
+  const r = await fetch('/api/v1/reports', { method: 'POST', body: new FormData(form) });
+  const body = await r.json();
+  if (r.status !== 202) { err.textContent = body.message || ('HTTP ' + r.status); form.querySelector('button').disabled = false; return; }
+  location.href = '/report/' + body.id + '?lang=' + form.dataset.lang;
+});
+"#;
+
+async fn report_page(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Markup {
+    let lang = q.lang();
+    let max = state.cfg.max_upload_bytes;
+    page(
+        lang,
+        lang.t(REPORT_TITLE),
+        html! {
+            (lang_switch(lang, "/report"))
+            h1 { (lang.t(REPORT_TITLE)) }
+            p { (lang.t(REPORT_INTRO)) }
+            form id="report" data-max=(max) data-lang=(lang.code())
+                data-msg-imei=(lang.t(("An IMEI is 15 digits.", "IMEI ১৫ অঙ্কের।")))
+                data-msg-size=(format!("{} {} MB", lang.t(("A file is larger than", "একটি ফাইল এর চেয়ে বড়:")), max / (1024 * 1024))) {
+                p { label for="imei" { "IMEI" } br; input id="imei" name="imei" inputmode="numeric" autocomplete="off" required; }
+                p { label for="theft_location" { (lang.t(("Where was it stolen?", "কোথায় চুরি হয়েছে?"))) } br; input id="theft_location" name="theft_location" maxlength="200" required; }
+                p { label for="gd_copy" { (lang.t(("GD copy (photo or scan)", "জিডি কপি (ছবি বা স্ক্যান)"))) } br; input id="gd_copy" name="gd_copy" type="file" accept="image/jpeg,image/png,image/webp,image/tiff" capture="environment" required; }
+                p { label for="phone_box" { (lang.t(("Phone box label (optional)", "ফোনের বাক্সের লেবেল (ঐচ্ছিক)"))) } br; input id="phone_box" name="phone_box" type="file" accept="image/jpeg,image/png,image/webp,image/tiff" capture="environment"; }
+                p { button type="submit" id="send" { (lang.t(SEND)) } }
+                p id="error" class="err" role="alert" {}
+            }
+            script { (PreEscaped(REPORT_JS)) }
+        },
+    )
+}
+
+async fn report_status_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Markup, ApiError> {
+    let lang = q.lang();
+    let super::error::Json(st) =
+        super::checks::report_status(State(state), Path(id.clone())).await?;
+    let words = match st.status.as_str() {
+        "verifying" => lang.t(("The GD copy is being checked…", "জিডি কপি পরীক্ষা করা হচ্ছে…")),
+        "in_review" => lang.t(("Waiting for a reviewer.", "পর্যালোচনার অপেক্ষায়।")),
+        "approved" => lang.t((
+            "Approved: the IMEI is listed as stolen.",
+            "অনুমোদিত: IMEI চুরি হিসেবে তালিকাভুক্ত।",
+        )),
+        "rejected" => lang.t(("Rejected by a reviewer.", "পর্যালোচক প্রত্যাখ্যান করেছেন।")),
+        _ => lang.t((
+            "The GD copy could not be read; please send a clearer photo.",
+            "জিডি কপি পড়া যায়নি; আরও পরিষ্কার ছবি পাঠান।",
+        )),
+    };
+    let path = format!("/report/{id}");
+    Ok(page(
+        lang,
+        lang.t(REPORT_TITLE),
+        html! {
+            (lang_switch(lang, &path))
+            h1 { (lang.t(REPORT_TITLE)) }
+            p { strong { (id) } }
+            p id="status" data-status=(st.status) { (words) }
+            @if st.status == "verifying" {
+                script { (PreEscaped("setTimeout(() => location.reload(), 2000);")) }
+            }
+            p { a href=(path) { (lang.t(SHARE)) } }
+        },
+    ))
 }
 
 fn report_block(lang: Lang, report: &serde_json::Value) -> Markup {
