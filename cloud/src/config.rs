@@ -29,6 +29,38 @@ pub struct Config {
     /// The HTTP listener (public API, admin console, check pages); none when the section is absent.
     #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// Notifications on status change (webhook, SMS gateway); none when the section is absent.
+    #[serde(default)]
+    pub notify: Option<NotifyConfig>,
+}
+
+/// Where status changes are announced. Each target gets every message at least once, retried with
+/// exponential backoff (2 s doubling, at most an hour apart) until `max_attempts`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// JSON POSTs of every event (`report.in_review`, `case.decided`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// An SMS gateway taking form POSTs `to=…&text=…` (web reporters who left a phone number).
+    #[serde(default)]
+    pub sms_url: Option<String>,
+    /// Sent as `Authorization: Bearer …` to the gateway (redacted in `Debug`).
+    #[serde(default)]
+    pub sms_token: Option<String>,
+    #[serde(default = "defaults::max_attempts")]
+    pub max_attempts: u32,
+}
+
+impl fmt::Debug for NotifyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotifyConfig")
+            .field("webhook_url", &self.webhook_url.as_deref().map(redact_url))
+            .field("sms_url", &self.sms_url.as_deref().map(redact_url))
+            .field("sms_token", &self.sms_token.as_ref().map(|_| "***"))
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
 }
 
 /// The HTTP side: where it listens and the limits it holds every client to.
@@ -132,6 +164,9 @@ mod defaults {
     pub fn secure_cookies() -> bool {
         true
     }
+    pub fn max_attempts() -> u32 {
+        8
+    }
     pub fn session_s() -> u64 {
         8 * 3600
     }
@@ -205,6 +240,7 @@ impl fmt::Debug for Config {
             .field("batch_max", &self.batch_max)
             .field("head_refresh_s", &self.head_refresh_s)
             .field("http", &self.http)
+            .field("notify", &self.notify)
             .finish()
     }
 }

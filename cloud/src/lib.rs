@@ -9,6 +9,7 @@ pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod mqtt;
+pub mod notify;
 pub mod objects;
 pub mod service;
 pub mod signing;

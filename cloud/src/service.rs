@@ -113,7 +113,12 @@ impl Service {
         let http_task = match (http, &cfg.http) {
             (Some(listener), Some(hcfg)) => {
                 let addr = listener.local_addr().ok();
-                let state = crate::http::AppState::new(ingest.clone(), hcfg.clone(), http_tx);
+                let state = crate::http::AppState::new(
+                    ingest.clone(),
+                    hcfg.clone(),
+                    cfg.notify.clone(),
+                    http_tx,
+                );
                 tracing::info!(addr = ?addr, "HTTP listening");
                 Some(tokio::spawn(async move {
                     let stop = async move {

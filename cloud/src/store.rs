@@ -11,6 +11,7 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_http.sql")),
+    (3, include_str!("../migrations/0003_outbox.sql")),
 ];
 
 /// A database error with what the store was doing.

@@ -692,11 +692,66 @@ fn gd_copy() -> Vec<u8> {
     gdgen::generate(7, &options).expect("a GD copy").bytes
 }
 
+/// What a webhook or SMS gateway received: (path, event id header, body).
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+/// A webhook receiver and SMS gateway on port 0 that answer the first webhook call with 500.
+async fn receiver() -> (String, Received) {
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let got: Received = Default::default();
+    let seen = got.clone();
+    let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: String| {
+        let seen = seen.clone();
+        async move {
+            let id = headers
+                .get("x-jachai-event-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let mut seen = seen.lock().expect("lock");
+            let first_webhook = uri.path() == "/hook" && !seen.iter().any(|r| r.0 == "/hook");
+            seen.push((uri.path().to_string(), id, body));
+            if first_webhook {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::OK
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), got)
+}
+
+async fn wait_received(
+    got: &Received,
+    pred: impl Fn(&[(String, String, String)]) -> bool,
+) -> Vec<(String, String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = got.lock().expect("lock").clone();
+        if pred(&now) || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_web_report_is_verified_then_queued_for_review() {
     for db in common::databases().await {
         let label = db.label;
-        let s = start(&db, "").await;
+        let (recv, got) = receiver().await;
+        let s = start(
+            &db,
+            &format!("\n[notify]\nwebhook_url = \"{recv}/hook\"\nsms_url = \"{recv}/sms\"\nsms_token = \"t0ken\"\n"),
+        )
+        .await;
         let users = Users::new(db.open().await);
         users
             .add("rafi", PASSWORD, Role::Reviewer)
@@ -705,6 +760,7 @@ async fn a_web_report_is_verified_then_queued_for_review() {
         let form = reqwest::multipart::Form::new()
             .text("imei", STOLEN)
             .text("theft_location", "Farmgate bus stand, Dhaka")
+            .text("phone", "017-1234-5678")
             .part("gd_copy", file_part(gd_copy(), "gd.png"));
         let (st, started) = json(
             s.http
@@ -771,6 +827,57 @@ async fn a_web_report_is_verified_then_queued_for_review() {
         assert_eq!(lookup["status"], "stolen");
         assert_eq!(lookup["theft_location"], "Farmgate bus stand, Dhaka");
 
+        // Notifications: the webhook got both events (the first try failed and was retried with the same
+        // event id); the reporter got two SMS through the gateway.
+        let seen = wait_received(&got, |r| {
+            r.iter().filter(|x| x.0 == "/hook").count() >= 3
+                && r.iter().filter(|x| x.0 == "/sms").count() >= 2
+        })
+        .await;
+        let hooks: Vec<serde_json::Value> = seen
+            .iter()
+            .filter(|r| r.0 == "/hook")
+            .map(|r| serde_json::from_str(&r.2).expect("webhook JSON"))
+            .collect();
+        assert_eq!(hooks.len(), 3, "{label}: {seen:?}");
+        assert_eq!(
+            seen.iter()
+                .filter(|r| r.0 == "/hook")
+                .map(|r| &r.1)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            2
+        );
+        let events: std::collections::BTreeSet<(String, String)> = hooks
+            .iter()
+            .map(|h| {
+                (
+                    h["event"].as_str().unwrap_or("").to_string(),
+                    h["status"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                ("case.decided".to_string(), "approved".to_string()),
+                ("report.in_review".to_string(), "in_review".to_string())
+            ]
+            .into_iter()
+            .collect()
+        );
+        let sms: Vec<&str> = seen
+            .iter()
+            .filter(|r| r.0 == "/sms")
+            .map(|r| r.2.as_str())
+            .collect();
+        assert_eq!(sms.len(), 2, "{sms:?}");
+        assert!(
+            sms.iter().all(|b| b.contains("to=%2B8801712345678")),
+            "{sms:?}"
+        );
+        assert!(sms.iter().any(|b| b.contains("approved")), "{sms:?}");
+
         // Bad reports.
         for (name, form) in [
             (
@@ -784,6 +891,14 @@ async fn a_web_report_is_verified_then_queued_for_review() {
                 "report_missing_location",
                 reqwest::multipart::Form::new()
                     .text("imei", STOLEN)
+                    .part("gd_copy", file_part(png(40, 40), "gd.png")),
+            ),
+            (
+                "report_bad_phone",
+                reqwest::multipart::Form::new()
+                    .text("imei", STOLEN)
+                    .text("theft_location", "Dhaka")
+                    .text("phone", "12345")
                     .part("gd_copy", file_part(png(40, 40), "gd.png")),
             ),
             (

@@ -509,6 +509,25 @@ pub async fn decide_case(
         .audit(&session.username, word, id, reason.as_deref().unwrap_or(""))
         .await?;
     state.metrics.decisions.inc();
+    let phone: Option<String> =
+        sqlx::query_scalar("SELECT phone FROM report_contacts WHERE case_id = $1")
+            .bind(id)
+            .fetch_optional(state.ingest.store().pool())
+            .await
+            .ctx("reading a reporter's contact")?;
+    state
+        .notifier
+        .announce(
+            &crate::notify::Event {
+                event: "case.decided",
+                id: id.to_string(),
+                kiosk: case.kiosk.clone(),
+                status: word.to_string(),
+                at: crate::store::now(),
+            },
+            phone.as_deref(),
+        )
+        .await?;
     Ok(DecideAnswer {
         id: id.to_string(),
         outcome: word.to_string(),

@@ -270,6 +270,8 @@ struct WebReport {
     imei: String,
     theft_location: String,
     phone_box: Option<Bytes>,
+    /// `+8801…`, to tell the reporter by SMS how the report goes.
+    phone: Option<String>,
 }
 
 async fn run_check(
@@ -463,7 +465,28 @@ async fn file_web_report(
             .await
             .ctx("recording a case image")?;
         }
+        if let Some(phone) = &web.phone {
+            sqlx::query("INSERT INTO report_contacts (case_id, phone) VALUES ($1, $2)")
+                .bind(id)
+                .bind(phone)
+                .execute(&mut *tx)
+                .await
+                .ctx("recording a reporter's contact")?;
+        }
         tx.commit().await.ctx("filing a web report")?;
+        state
+            .notifier
+            .announce(
+                &crate::notify::Event {
+                    event: "report.in_review",
+                    id: id.to_string(),
+                    kiosk: WEB_KIOSK.to_string(),
+                    status: "in_review".into(),
+                    at,
+                },
+                web.phone.as_deref(),
+            )
+            .await?;
         return Ok(());
     }
     Err(ApiError::internal("could not number a web report"))
@@ -701,7 +724,7 @@ pub struct ReportStarted {
 
 /// `POST /api/v1/reports` (multipart: `gd_copy`, `imei`, `theft_location`, optional `phone_box`).
 #[utoipa::path(post, path = "/api/v1/reports", tag = "public",
-    request_body(content_type = "multipart/form-data", description = "`gd_copy` (image), `imei`, `theft_location`, optional `phone_box` (image)"),
+    request_body(content_type = "multipart/form-data", description = "`gd_copy` (image), `imei`, `theft_location`, optional `phone_box` (image) and `phone` (for SMS updates)"),
     responses(
         (status = 202, description = "Accepted: the GD copy is being verified", body = ReportStarted),
         (status = 400, description = "A missing or malformed field, or an unreadable image", body = super::error::ErrorBody),
@@ -738,6 +761,15 @@ pub async fn submit_report(
         ));
     };
     intake_check(&state, gd.clone()).await?;
+    let phone = match form.text.get("phone").map(|p| p.trim()) {
+        None | Some("") => None,
+        Some(p) => Some(crate::notify::normalize_phone(p).ok_or_else(|| {
+            ApiError::bad(
+                "bad_phone",
+                "a phone number for updates is a Bangladeshi mobile number (01XXXXXXXXX)",
+            )
+        })?),
+    };
     let phone_box = form.files.get("phone_box").cloned();
     if let Some(b) = &phone_box {
         intake_check(&state, b.clone()).await?;
@@ -753,6 +785,7 @@ pub async fn submit_report(
             imei,
             theft_location: location,
             phone_box,
+            phone,
         }),
     )
     .await?;

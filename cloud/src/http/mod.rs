@@ -56,6 +56,7 @@ pub struct Inner {
     /// Held from "is this case still open?" to the decision's commit, so two reviewers of this instance
     /// cannot both decide one case.
     pub decide_lock: tokio::sync::Mutex<()>,
+    pub notifier: crate::notify::Notifier,
 }
 
 impl std::ops::Deref for AppState {
@@ -70,8 +71,14 @@ fn per_minute(n: u32) -> Quota {
 }
 
 impl AppState {
-    pub fn new(ingest: Ingest, cfg: HttpConfig, commands: mpsc::Sender<Command>) -> AppState {
+    pub fn new(
+        ingest: Ingest,
+        cfg: HttpConfig,
+        notify: Option<crate::config::NotifyConfig>,
+        commands: mpsc::Sender<Command>,
+    ) -> AppState {
         let users = Users::new(ingest.store().clone());
+        let notifier = crate::notify::Notifier::new(ingest.store().clone(), notify);
         let mut verify = verify::Config::default();
         verify.limits.max_bytes = cfg.max_upload_bytes;
         verify.limits.max_pixels = cfg.max_pixels;
@@ -83,6 +90,7 @@ impl AppState {
             checks: checks::Live::new(cfg.verify_workers),
             verify,
             decide_lock: tokio::sync::Mutex::new(()),
+            notifier,
             commands,
             ingest,
             cfg,
@@ -197,6 +205,17 @@ pub async fn serve(
             }
         }
     });
+    // The notification outbox: due rows are sent every second.
+    let notifier = state.notifier.clone();
+    let sender = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = notifier.deliver_due().await {
+                tracing::warn!(error = %e, "could not work through the notification outbox");
+            }
+        }
+    });
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -204,5 +223,6 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     refresher.abort();
+    sender.abort();
     served
 }

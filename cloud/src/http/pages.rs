@@ -271,6 +271,7 @@ async fn report_page(State(state): State<AppState>, Query(q): Query<LangQuery>) 
                 p { label for="theft_location" { (lang.t(("Where was it stolen?", "কোথায় চুরি হয়েছে?"))) } br; input id="theft_location" name="theft_location" maxlength="200" required; }
                 p { label for="gd_copy" { (lang.t(("GD copy (photo or scan)", "জিডি কপি (ছবি বা স্ক্যান)"))) } br; input id="gd_copy" name="gd_copy" type="file" accept="image/jpeg,image/png,image/webp,image/tiff" capture="environment" required; }
                 p { label for="phone_box" { (lang.t(("Phone box label (optional)", "ফোনের বাক্সের লেবেল (ঐচ্ছিক)"))) } br; input id="phone_box" name="phone_box" type="file" accept="image/jpeg,image/png,image/webp,image/tiff" capture="environment"; }
+                p { label for="phone" { (lang.t(("Mobile number for SMS updates (optional)", "এসএমএস আপডেটের জন্য মোবাইল নম্বর (ঐচ্ছিক)"))) } br; input id="phone" name="phone" type="tel" inputmode="tel" autocomplete="tel" placeholder="01XXXXXXXXX"; }
                 p { button type="submit" id="send" { (lang.t(SEND)) } }
                 p id="error" class="err" role="alert" {}
             }
