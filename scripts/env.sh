@@ -72,3 +72,17 @@ if [ ! -d "$JACHAI_SHARED_DATA" ]; then
     echo "warning: shared test data not found at $JACHAI_SHARED_DATA (set JACHAI_SHARED_DATA)" >&2
 fi
 cd "$repo"
+
+# schemathesis (PyPI) in a virtualenv of Debian's Python, for the cloud's OpenAPI test
+# (cloud/tests/schemathesis.rs); exports JACHAI_SCHEMATHESIS, the path of its `st`.
+setup_schemathesis() {
+    need_debs python3-venv
+    local venv="${JACHAI_SCHEMATHESIS_VENV:-$HOME/.cache/jachai-schemathesis}"
+    if [ ! -x "$venv/bin/st" ]; then
+        echo "==> installing schemathesis into $venv"
+        /usr/bin/python3 -m venv "$venv"
+        "$venv/bin/pip" install -q 'schemathesis>=4,<5'
+    fi
+    export JACHAI_SCHEMATHESIS="$venv/bin/st"
+    echo "==> $("$JACHAI_SCHEMATHESIS" --version)"
+}
