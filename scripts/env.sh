@@ -31,6 +31,9 @@ need_debs pkg-config ca-certificates \
 # package's own system broker on 1883 is never used), PostgreSQL for the cloud's second storage backend,
 # systemd for `systemd-analyze verify` on the unit files.
 need_debs mosquitto mosquitto-clients postgresql systemd
+# The cloud's HTTP side: wrk for the lookup benchmark; headless Chromium, its WebDriver and Python's
+# Selenium for the browser tests of the console and the check pages.
+need_debs wrk chromium chromium-driver python3-selenium
 export OMP_THREAD_LIMIT="${OMP_THREAD_LIMIT:-1}"
 
 # A private PostgreSQL cluster for the cloud's tests: trust auth on 127.0.0.1 only, a fixed non-default
@@ -69,3 +72,17 @@ if [ ! -d "$JACHAI_SHARED_DATA" ]; then
     echo "warning: shared test data not found at $JACHAI_SHARED_DATA (set JACHAI_SHARED_DATA)" >&2
 fi
 cd "$repo"
+
+# schemathesis (PyPI) in a virtualenv of Debian's Python, for the cloud's OpenAPI test
+# (cloud/tests/schemathesis.rs); exports JACHAI_SCHEMATHESIS, the path of its `st`.
+setup_schemathesis() {
+    need_debs python3-venv
+    local venv="${JACHAI_SCHEMATHESIS_VENV:-$HOME/.cache/jachai-schemathesis}"
+    if [ ! -x "$venv/bin/st" ]; then
+        echo "==> installing schemathesis into $venv"
+        /usr/bin/python3 -m venv "$venv"
+        "$venv/bin/pip" install -q 'schemathesis>=4,<5'
+    fi
+    export JACHAI_SCHEMATHESIS="$venv/bin/st"
+    echo "==> $("$JACHAI_SCHEMATHESIS" --version)"
+}

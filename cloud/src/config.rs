@@ -26,6 +26,70 @@ pub struct Config {
     /// How often the signed stolen-index head is re-signed and published (retained).
     #[serde(default = "defaults::head_refresh_s")]
     pub head_refresh_s: u64,
+    /// The HTTP listener (public API, admin console, check pages); none when the section is absent.
+    #[serde(default)]
+    pub http: Option<HttpConfig>,
+    /// Notifications on status change (webhook, SMS gateway); none when the section is absent.
+    #[serde(default)]
+    pub notify: Option<NotifyConfig>,
+}
+
+/// Where status changes are announced. Each target gets every message at least once, retried with
+/// exponential backoff (2 s doubling, at most an hour apart) until `max_attempts`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// JSON POSTs of every event (`report.in_review`, `case.decided`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// An SMS gateway taking form POSTs `to=…&text=…` (web reporters who left a phone number).
+    #[serde(default)]
+    pub sms_url: Option<String>,
+    /// Sent as `Authorization: Bearer …` to the gateway (redacted in `Debug`).
+    #[serde(default)]
+    pub sms_token: Option<String>,
+    #[serde(default = "defaults::max_attempts")]
+    pub max_attempts: u32,
+}
+
+impl fmt::Debug for NotifyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotifyConfig")
+            .field("webhook_url", &self.webhook_url.as_deref().map(redact_url))
+            .field("sms_url", &self.sms_url.as_deref().map(redact_url))
+            .field("sms_token", &self.sms_token.as_ref().map(|_| "***"))
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+/// The HTTP side: where it listens and the limits it holds every client to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `host:port`; port 0 picks a free one (tests read it back from the service).
+    pub listen: std::net::SocketAddr,
+    /// Largest request body (uploads), bytes; more is refused with 413.
+    #[serde(default = "defaults::max_upload_bytes")]
+    pub max_upload_bytes: u64,
+    /// Largest image accepted for a check or report, pixels; more is refused with 413.
+    #[serde(default = "defaults::max_pixels")]
+    pub max_pixels: u64,
+    /// Public API requests per minute per client IP (burst the same); more get 429 + Retry-After.
+    #[serde(default = "defaults::api_per_minute")]
+    pub api_per_minute: u32,
+    /// Login attempts per minute per client IP.
+    #[serde(default = "defaults::login_per_minute")]
+    pub login_per_minute: u32,
+    /// Pipeline runs at once (each on a blocking thread); more wait their turn.
+    #[serde(default = "defaults::verify_workers")]
+    pub verify_workers: usize,
+    /// Mark the session cookie `Secure` (keep on behind TLS; browsers treat http://localhost as secure).
+    #[serde(default = "defaults::secure_cookies")]
+    pub secure_cookies: bool,
+    /// Console session lifetime, seconds.
+    #[serde(default = "defaults::session_s")]
+    pub session_s: u64,
 }
 
 /// The broker connection.
@@ -81,6 +145,30 @@ mod defaults {
     }
     pub fn inflight() -> u16 {
         100
+    }
+    pub fn max_upload_bytes() -> u64 {
+        20 * 1024 * 1024
+    }
+    pub fn max_pixels() -> u64 {
+        40_000_000
+    }
+    pub fn api_per_minute() -> u32 {
+        600
+    }
+    pub fn login_per_minute() -> u32 {
+        10
+    }
+    pub fn verify_workers() -> usize {
+        2
+    }
+    pub fn secure_cookies() -> bool {
+        true
+    }
+    pub fn max_attempts() -> u32 {
+        8
+    }
+    pub fn session_s() -> u64 {
+        8 * 3600
     }
 }
 
@@ -151,6 +239,8 @@ impl fmt::Debug for Config {
             .field("signing_key", &self.signing_key)
             .field("batch_max", &self.batch_max)
             .field("head_refresh_s", &self.head_refresh_s)
+            .field("http", &self.http)
+            .field("notify", &self.notify)
             .finish()
     }
 }

@@ -5,13 +5,17 @@
 
 pub mod config;
 pub mod decisions;
+pub mod export;
+pub mod http;
 pub mod ingest;
 pub mod mqtt;
+pub mod notify;
 pub mod objects;
 pub mod service;
 pub mod signing;
 pub mod stolen;
 pub mod store;
+pub mod users;
 
 pub use config::Config;
 pub use ingest::{Incoming, Ingest, Outgoing};

@@ -19,6 +19,46 @@ struct Args {
     /// Check the configuration, open the database (migrating it) and the signing key, then exit.
     #[arg(long)]
     check: bool,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Cmd {
+    /// Manage console users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Write every decided case (report, claims, decision, images) as a labelled data set:
+    /// OUT/cases.jsonl and OUT/images/.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum UserCmd {
+    /// Add a console user. The password is read from `JACHAI_CLOUD_PASSWORD`, else from the first line
+    /// of standard input (never from the command line, where other users could see it).
+    Add {
+        name: String,
+        /// admin (manages users), reviewer (decides cases) or viewer (reads).
+        #[arg(long)]
+        role: jachai_cloud::users::Role,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("JACHAI_CLOUD_PASSWORD") {
+        if !p.is_empty() {
+            return Ok(p);
+        }
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 fn main() -> ExitCode {
@@ -49,6 +89,35 @@ fn run() -> anyhow::Result<ExitCode> {
         .build()
         .context("starting tokio")?;
     rt.block_on(async move {
+        if let Some(Cmd::User(UserCmd::Add { name, role })) = &args.command {
+            let password = read_password()?;
+            let store = jachai_cloud::Store::open(&cfg.database_url).await?;
+            let users = jachai_cloud::users::Users::new(store.clone());
+            users.add(name, &password, *role).await?;
+            users
+                .audit("cli", "user_added", name, role.as_str())
+                .await?;
+            store.close().await;
+            println!("added {role} {name}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(Cmd::Export { out }) = &args.command {
+            let store = jachai_cloud::Store::open(&cfg.database_url).await?;
+            let objects = jachai_cloud::objects::Objects::local(&cfg.blob_dir)?;
+            let signer = jachai_cloud::signing::load_or_create(&cfg.signing_key)?;
+            let ingest =
+                jachai_cloud::Ingest::new(store.clone(), objects, std::sync::Arc::new(signer));
+            let stats = jachai_cloud::export::export(&ingest, out).await?;
+            store.close().await;
+            println!(
+                "exported {} decided cases and {} images to {} ({} images not yet arrived)",
+                stats.cases,
+                stats.images,
+                out.display(),
+                stats.images_missing
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         let service = jachai_cloud::Service::open(cfg).await?;
         if args.check {
             println!("configuration, database and signing key are fine");

@@ -33,6 +33,12 @@ pub enum ServiceError {
     Tls(#[from] crate::mqtt::TlsError),
     #[error("MQTT client: {0}")]
     Client(#[from] rumqttc::ClientError),
+    #[error("HTTP listener on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Work handed to a running service from inside the process (admin actions; tests).
@@ -59,6 +65,7 @@ pub enum Command {
 pub struct Service {
     cfg: Config,
     ingest: Ingest,
+    http: Option<tokio::net::TcpListener>,
 }
 
 impl Service {
@@ -67,10 +74,26 @@ impl Service {
         let objects = Objects::local(&cfg.blob_dir)?;
         let signer = Arc::new(signing::load_or_create(&cfg.signing_key)?);
         tracing::info!(database = %redact_url(&cfg.database_url), blobs = %cfg.blob_dir.display(), key_id = signer.key_id(), "jachai-cloud opened its stores");
+        let http =
+            match &cfg.http {
+                Some(h) => Some(tokio::net::TcpListener::bind(h.listen).await.map_err(
+                    |source| ServiceError::Listen {
+                        addr: h.listen,
+                        source,
+                    },
+                )?),
+                None => None,
+            };
         Ok(Service {
             ingest: Ingest::new(store, objects, signer),
             cfg,
+            http,
         })
+    }
+
+    /// The address the HTTP listener is bound to (port 0 in the config gives a free one).
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.http.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn ingest(&self) -> &Ingest {
@@ -83,7 +106,34 @@ impl Service {
         shutdown: impl Future<Output = ()>,
         mut commands: mpsc::Receiver<Command>,
     ) -> Result<(), ServiceError> {
-        let Service { cfg, ingest } = self;
+        let Service { cfg, ingest, http } = self;
+        // The HTTP side hands decisions to this loop like any other in-process command.
+        let (http_tx, mut http_rx) = mpsc::channel::<Command>(64);
+        let (http_stop_tx, mut http_stop_rx) = watch::channel(false);
+        let http_task = match (http, &cfg.http) {
+            (Some(listener), Some(hcfg)) => {
+                let addr = listener.local_addr().ok();
+                let state = crate::http::AppState::new(
+                    ingest.clone(),
+                    hcfg.clone(),
+                    cfg.notify.clone(),
+                    http_tx,
+                );
+                tracing::info!(addr = ?addr, "HTTP listening");
+                Some(tokio::spawn(async move {
+                    let stop = async move {
+                        let _ = http_stop_rx.wait_for(|s| *s).await;
+                    };
+                    if let Err(e) = crate::http::serve(state, listener, stop).await {
+                        tracing::error!(error = %e, "the HTTP server stopped");
+                    }
+                }))
+            }
+            _ => {
+                drop(http_tx);
+                None
+            }
+        };
         let opts = crate::mqtt::options(&cfg)?;
         let (client, mut eventloop) = AsyncClient::new(opts, 4096);
         let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Publish)>();
@@ -194,6 +244,9 @@ impl Service {
                 Some(cmd) = commands.recv() => {
                     run_command(&ingest, &client, cmd).await;
                 }
+                Some(cmd) = http_rx.recv() => {
+                    run_command(&ingest, &client, cmd).await;
+                }
                 first = rx.recv() => {
                     let Some(first) = first else { break };
                     let mut batch = vec![first];
@@ -249,6 +302,17 @@ impl Service {
             blobs = totals.blobs_stored,
             "jachai-cloud stopping"
         );
+        let _ = http_stop_tx.send(true);
+        if let Some(mut t) = http_task {
+            // Requests in flight get a moment; open progress streams are cut.
+            if tokio::time::timeout(Duration::from_secs(5), &mut t)
+                .await
+                .is_err()
+            {
+                tracing::warn!("HTTP requests still open at shutdown were cut");
+                t.abort();
+            }
+        }
         let _ = client.disconnect().await;
         // Give the event loop a moment to send the DISCONNECT and pending acks.
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -3,8 +3,8 @@
 //! fresh each time it is published so its expiry moves on), and answers to a kiosk's request: the deltas
 //! after the version it holds, or a full snapshot in signed parts when it holds nothing usable.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
 
 use jachai_protocol::envelope::{SignedBody, StolenRequest};
 use jachai_protocol::sign::Signer;
@@ -39,16 +39,108 @@ pub struct Latest {
     pub count: u64,
 }
 
+/// The index held in memory for lookups: the entries at `version` (`None`: not loaded, or another
+/// writer moved the chain on and it must be read again).
+#[derive(Debug, Default)]
+struct Cache {
+    version: Option<u64>,
+    entries: HashMap<String, (String, String)>,
+}
+
 /// The stolen index in the cloud database.
 #[derive(Debug, Clone)]
 pub struct Stolen {
     store: Store,
     signer: Arc<Signer>,
+    cache: Arc<RwLock<Cache>>,
 }
 
 impl Stolen {
     pub fn new(store: Store, signer: Arc<Signer>) -> Stolen {
-        Stolen { store, signer }
+        Stolen {
+            store,
+            signer,
+            cache: Arc::new(RwLock::new(Cache::default())),
+        }
+    }
+
+    /// One IMEI in the index, from memory. Changes made through this process are seen at once (they
+    /// update the memory copy as they commit); another instance's within one [`Stolen::refresh`].
+    pub async fn lookup(&self, imei: &str) -> Result<Option<StolenEntry>, StoreError> {
+        if self.cached_version().is_none() {
+            self.refresh().await?;
+        }
+        let cache = self.cache.read().map_err(|_| poisoned())?;
+        Ok(cache.entries.get(imei).map(|(at, loc)| StolenEntry {
+            imei: imei.to_string(),
+            reported_at: at.clone(),
+            theft_location: loc.clone(),
+        }))
+    }
+
+    fn cached_version(&self) -> Option<u64> {
+        self.cache.read().ok().and_then(|c| c.version)
+    }
+
+    /// Reads the whole index again when the database holds a version the memory copy does not.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let latest = self.latest().await?;
+        if self.cached_version() == Some(latest.version) {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        if self.store.backend() == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await
+                .ctx("snapshot isolation")?;
+        }
+        let latest = Self::latest_in(&mut *tx).await?;
+        let rows = sqlx::query("SELECT imei, reported_at, theft_location FROM stolen_imeis")
+            .fetch_all(&mut *tx)
+            .await
+            .ctx("reading the index")?;
+        tx.commit().await.ctx("ending the index read")?;
+        let mut entries = HashMap::with_capacity(rows.len());
+        for r in rows {
+            entries.insert(
+                r.try_get(0).ctx("reading an entry")?,
+                (
+                    r.try_get(1).ctx("reading an entry")?,
+                    r.try_get(2).ctx("reading an entry")?,
+                ),
+            );
+        }
+        let mut cache = self.cache.write().map_err(|_| poisoned())?;
+        if cache.version.is_none_or(|v| v < latest.version) {
+            *cache = Cache {
+                version: Some(latest.version),
+                entries,
+            };
+        }
+        Ok(())
+    }
+
+    /// Applies a committed version to the memory copy when it follows the copy's version; otherwise
+    /// marks the copy for a full read.
+    fn remember(&self, base: u64, version: u64, added: &[StolenEntry], removed: &[String]) {
+        let Ok(mut cache) = self.cache.write() else {
+            return;
+        };
+        if cache.version != Some(base) {
+            cache.version = None;
+            return;
+        }
+        for e in added {
+            cache.entries.insert(
+                e.imei.clone(),
+                (e.reported_at.clone(), e.theft_location.clone()),
+            );
+        }
+        for imei in removed {
+            cache.entries.remove(imei);
+        }
+        cache.version = Some(version);
     }
 
     async fn latest_in<'e, E>(exec: E) -> Result<Latest, StoreError>
@@ -209,6 +301,7 @@ impl Stolen {
         if really_added.is_empty() && really_removed.is_empty() {
             return Ok(None);
         }
+        let (delta_added, delta_removed) = (really_added.clone(), really_removed.clone());
         let delta = StolenDelta {
             version,
             base_version: base.version,
@@ -233,6 +326,7 @@ impl Stolen {
         .await
         .ctx("storing a stolen-index version")?;
         tx.commit().await.ctx("committing a stolen-index version")?;
+        self.remember(base.version, version, &delta_added, &delta_removed);
         tracing::info!(version, count, "stolen index: new version");
         Ok(Some(version))
     }
@@ -335,6 +429,10 @@ impl Stolen {
             })
             .collect())
     }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Inconsistent("the in-memory stolen index was poisoned by a panic".into())
 }
 
 fn digest(e: &StolenEntry) -> Result<[u8; 32], StoreError> {

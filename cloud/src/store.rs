@@ -8,7 +8,11 @@ use std::time::Duration;
 
 /// Schema migrations, applied in order and recorded in `cloud_migrations`. The same files run on both
 /// backends (see the header of `migrations/0001_initial.sql`).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_http.sql")),
+    (3, include_str!("../migrations/0003_outbox.sql")),
+];
 
 /// A database error with what the store was doing.
 #[derive(Debug, thiserror::Error)]

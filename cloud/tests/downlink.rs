@@ -335,3 +335,52 @@ async fn decisions_are_numbered_per_kiosk_and_resent_to_a_kiosk_behind() {
         db.drop_db().await;
     }
 }
+
+/// The in-memory copy behind the public lookup: this instance's changes are seen at once, another
+/// instance's after a refresh, removals included.
+#[tokio::test]
+async fn lookups_follow_the_index_across_instances() {
+    for db in common::databases().await {
+        let (a, _) = ingest_for(&db).await;
+        let (b, _) = ingest_for(&db).await;
+        let entry = |body: u64| StolenEntry {
+            imei: imei(body),
+            reported_at: "2026-12-01".into(),
+            theft_location: "Mirpur".into(),
+        };
+        assert_eq!(a.stolen().lookup(&imei(1)).await.expect("lookup"), None);
+        assert_eq!(b.stolen().lookup(&imei(1)).await.expect("lookup"), None);
+        a.stolen()
+            .apply(&[entry(1), entry(2)], &[])
+            .await
+            .expect("apply");
+        assert_eq!(
+            a.stolen().lookup(&imei(1)).await.expect("lookup"),
+            Some(entry(1)),
+            "{}",
+            db.label
+        );
+        // B has not looked again yet; after a refresh it has.
+        assert_eq!(b.stolen().lookup(&imei(2)).await.expect("lookup"), None);
+        b.stolen().refresh().await.expect("refresh");
+        assert_eq!(
+            b.stolen().lookup(&imei(2)).await.expect("lookup"),
+            Some(entry(2))
+        );
+        // A change through B, on top of what A remembers: A reads it all again.
+        b.stolen()
+            .apply(&[entry(3)], &[imei(1)])
+            .await
+            .expect("apply");
+        a.stolen().refresh().await.expect("refresh");
+        assert_eq!(a.stolen().lookup(&imei(1)).await.expect("lookup"), None);
+        assert_eq!(
+            a.stolen().lookup(&imei(3)).await.expect("lookup"),
+            Some(entry(3))
+        );
+        // And A's own change on top of that is applied in memory.
+        a.stolen().apply(&[], &[imei(3)]).await.expect("apply");
+        assert_eq!(a.stolen().lookup(&imei(3)).await.expect("lookup"), None);
+        db.drop_db().await;
+    }
+}

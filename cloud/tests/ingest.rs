@@ -359,12 +359,87 @@ async fn migrations_run_once_on_reopen() {
             b.count("SELECT COUNT(*) FROM cloud_migrations")
                 .await
                 .expect("count"),
-            1,
+            3,
             "{}",
             db.label
         );
         a.close().await;
         b.close().await;
+        db.drop_db().await;
+    }
+}
+
+/// The labelled export: decided cases only, with their label, note, report and the images that arrived.
+#[tokio::test]
+async fn decided_cases_export_as_a_labelled_data_set() {
+    use jachai_protocol::envelope::DecisionOutcome;
+    use jachai_protocol::KioskId;
+    for db in common::databases().await {
+        let ing = ingest_for(&db).await;
+        let data = image(5000, 3);
+        let (sha, blob) = blob_msgs(&data);
+        let r = BlobRef {
+            sha256: sha.clone(),
+            size: 5000,
+            role: "gd_copy".into(),
+        };
+        let mut batch: Vec<Incoming> = blob.into_iter().map(|b| msg(UP_BLOB, b)).collect();
+        batch.push(msg(UP_CASE, case(1, "R-1", vec![r])));
+        batch.push(msg(UP_CASE, case(2, "R-2", vec![])));
+        batch.push(msg(UP_CASE, case(3, "R-3", vec![])));
+        ing.handle_batch(&batch).await.expect("stored");
+        let kiosk = KioskId::new("kiosk-a").expect("id");
+        ing.decide(
+            &kiosk,
+            1,
+            DecisionOutcome::Approved,
+            Some("thana confirmed".into()),
+        )
+        .await
+        .expect("decide");
+        ing.decide(
+            &kiosk,
+            2,
+            DecisionOutcome::Rejected,
+            Some("forged seal".into()),
+        )
+        .await
+        .expect("decide");
+        let out = tempfile::tempdir().expect("tempdir");
+        let stats = jachai_cloud::export::export(&ing, out.path())
+            .await
+            .expect("export");
+        assert_eq!(
+            (stats.cases, stats.images, stats.images_missing),
+            (2, 1, 0),
+            "{}",
+            db.label
+        );
+        let text = std::fs::read_to_string(out.path().join("cases.jsonl")).expect("jsonl");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        let labels: Vec<(&str, &str, &str)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["id"].as_str().unwrap_or(""),
+                    l["label"].as_str().unwrap_or(""),
+                    l["note"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            vec![
+                ("R-1", "approved", "thana confirmed"),
+                ("R-2", "rejected", "forged seal")
+            ]
+        );
+        let file = lines[0]["images"][0]["file"].as_str().expect("image file");
+        let bytes = std::fs::read(out.path().join(file)).expect("image");
+        assert_eq!(sha256_hex(&bytes), sha);
         db.drop_db().await;
     }
 }

@@ -1,0 +1,856 @@
+//! Checks and web reports: an upload is size-checked (413), read by `verify`'s intake (pixel limit: 413;
+//! unreadable: 400), stored in the object store, and run through the pipeline on a blocking thread with
+//! at most `verify_workers` at once. Progress goes to a `watch` channel per check that the SSE endpoint
+//! streams; the result (report JSON, annotated PNG) is stored with the check. A web theft report is a
+//! GD check whose result becomes a case of the reserved kiosk id `web`, so it enters the review queue
+//! and the decision path like any kiosk's case.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Multipart, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::stream::{self, Stream};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use tokio::sync::{watch, Semaphore};
+
+use super::error::{Json, Path};
+use super::metrics::AnswerLabels;
+use super::{ApiError, AppState};
+use crate::objects::sha256_hex;
+use crate::store::{now, Ctx};
+
+/// The kiosk id web reports are filed under (reserved: no kiosk certificate may carry it).
+pub const WEB_KIOSK: &str = "web";
+
+/// Where a check stands, as the SSE stream sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Progress {
+    /// The stage running or last finished (`queued` before the first).
+    pub stage: String,
+    /// 0–100 over the whole pipeline.
+    pub percentage: u8,
+    pub message: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+}
+
+impl Progress {
+    fn queued() -> Progress {
+        Progress {
+            stage: "queued".into(),
+            percentage: 0,
+            message: "waiting for a free worker".into(),
+            status: "queued".into(),
+        }
+    }
+
+    fn finished(ok: bool, message: &str) -> Progress {
+        Progress {
+            stage: if ok { "done" } else { "failed" }.into(),
+            percentage: 100,
+            message: message.into(),
+            status: if ok { "done" } else { "failed" }.into(),
+        }
+    }
+}
+
+/// Checks running now (their progress channels) and the worker limit.
+#[derive(Debug)]
+pub struct Live {
+    running: Mutex<HashMap<String, watch::Receiver<Progress>>>,
+    workers: Arc<Semaphore>,
+}
+
+impl Live {
+    pub fn new(workers: usize) -> Live {
+        Live {
+            running: Mutex::new(HashMap::new()),
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<watch::Receiver<Progress>> {
+        self.running.lock().ok().and_then(|m| m.get(id).cloned())
+    }
+
+    fn insert(&self, id: &str, rx: watch::Receiver<Progress>) {
+        if let Ok(mut m) = self.running.lock() {
+            m.insert(id.to_string(), rx);
+        }
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut m) = self.running.lock() {
+            m.remove(id);
+        }
+    }
+}
+
+/// Refuses a body whose declared length is over the limit before reading it (413, JSON).
+pub async fn content_length_limit(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Multipart framing adds a little; the file itself is held to the limit by intake.
+    let limit = state.cfg.max_upload_bytes.saturating_add(64 * 1024);
+    if declared.is_some_and(|n| n > limit) {
+        return ApiError::TooLarge(format!(
+            "the upload is larger than the {}-byte limit",
+            state.cfg.max_upload_bytes
+        ))
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The image type of stored bytes, from their magic numbers.
+pub fn sniff_type(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        "image/tiff"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// A random id: a prefix and 24 hex digits.
+fn new_id(prefix: &str) -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    format!("{prefix}-{}", jachai_protocol::hex::encode(&b))
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Reads the intake of `bytes` (on a blocking thread): 413 over the pixel or byte limit, 400 unreadable.
+async fn intake_check(state: &AppState, bytes: Bytes) -> Result<(), ApiError> {
+    let limits = state.verify.limits.clone();
+    let r =
+        tokio::task::spawn_blocking(move || verify::intake::intake(&bytes, &limits).map(|_| ()))
+            .await
+            .map_err(ApiError::internal)?;
+    match r {
+        Ok(()) => Ok(()),
+        Err(
+            e @ (verify::IntakeError::TooManyPixels { .. }
+            | verify::IntakeError::TooManyBytes { .. }),
+        ) => Err(ApiError::TooLarge(e.to_string())),
+        Err(e) => Err(ApiError::bad(
+            e.code(),
+            format!("the image cannot be read: {e}"),
+        )),
+    }
+}
+
+/// The fields of an upload form.
+#[derive(Debug, Default)]
+struct Form {
+    files: HashMap<String, Bytes>,
+    text: HashMap<String, String>,
+}
+
+async fn read_form(state: &AppState, mut mp: Multipart, files: &[&str]) -> Result<Form, ApiError> {
+    let limit = state.cfg.max_upload_bytes;
+    let mut form = Form::default();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| super::error::multipart(e, limit))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if files.contains(&name.as_str()) {
+            let data = field
+                .bytes()
+                .await
+                .map_err(|e| super::error::multipart(e, limit))?;
+            if u64::try_from(data.len()).unwrap_or(u64::MAX) > limit {
+                return Err(ApiError::TooLarge(format!(
+                    "{name} is {} bytes, more than the {limit}-byte limit",
+                    data.len()
+                )));
+            }
+            form.files.insert(name, data);
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| super::error::multipart(e, limit))?;
+            if text.chars().count() > 1000 {
+                return Err(ApiError::bad(
+                    "field_too_long",
+                    format!("{name} is longer than 1000 characters"),
+                ));
+            }
+            form.text.insert(name, text);
+        }
+    }
+    Ok(form)
+}
+
+/// Stores the original, records the check and starts the pipeline; returns at once.
+async fn start_check(
+    state: &AppState,
+    id: &str,
+    kind: verify::DocumentKind,
+    bytes: Bytes,
+    imeis: Vec<String>,
+    report: Option<WebReport>,
+) -> Result<(), ApiError> {
+    let sha = sha256_hex(&bytes);
+    state
+        .ingest
+        .objects()
+        .put_blob(&sha, bytes.to_vec())
+        .await?;
+    sqlx::query(
+        "INSERT INTO checks (id, kind, status, created_at, original_sha256) VALUES ($1, $2, 'running', $3, $4)",
+    )
+    .bind(id)
+    .bind(kind.as_str())
+    .bind(now())
+    .bind(&sha)
+    .execute(state.ingest.store().pool())
+    .await
+    .ctx("recording a check")?;
+    let (tx, rx) = watch::channel(Progress::queued());
+    state.checks.insert(id, rx);
+    let state = state.clone();
+    let id = id.to_string();
+    tokio::spawn(async move {
+        let outcome = run_check(&state, &id, kind, bytes, imeis, tx, report).await;
+        if let Err(e) = &outcome {
+            tracing::error!(check = %id, error = %e, "a check could not be finished");
+            let _ = sqlx::query("UPDATE checks SET status = 'failed', error = $1 WHERE id = $2")
+                .bind(e.to_string())
+                .bind(&id)
+                .execute(state.ingest.store().pool())
+                .await;
+        }
+        state
+            .metrics
+            .checks
+            .get_or_create(&AnswerLabels {
+                status: if outcome.is_ok() { "done" } else { "failed" }.into(),
+            })
+            .inc();
+        state.checks.remove(&id);
+    });
+    Ok(())
+}
+
+/// What a web report adds to its check: it becomes a case once verified.
+#[derive(Debug, Clone)]
+struct WebReport {
+    imei: String,
+    theft_location: String,
+    phone_box: Option<Bytes>,
+    /// `+8801…`, to tell the reporter by SMS how the report goes.
+    phone: Option<String>,
+}
+
+async fn run_check(
+    state: &AppState,
+    id: &str,
+    kind: verify::DocumentKind,
+    bytes: Bytes,
+    imeis: Vec<String>,
+    tx: watch::Sender<Progress>,
+    report: Option<WebReport>,
+) -> Result<(), ApiError> {
+    let permit = state
+        .checks
+        .workers
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    let cfg = state.verify.clone();
+    let sink_tx = tx.clone();
+    let original = bytes.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let request = verify::Request {
+            kind,
+            imeis,
+            now_unix: None,
+            annotate: true,
+        };
+        let mut sink = |e: &verify::ProgressEvent| {
+            let p = match e {
+                verify::ProgressEvent::StageStarted { stage, progress } => Progress {
+                    stage: stage.as_str().into(),
+                    percentage: *progress,
+                    message: format!("{} …", stage.as_str().replace('_', " ")),
+                    status: "running".into(),
+                },
+                verify::ProgressEvent::StageFinished {
+                    stage,
+                    status,
+                    ms,
+                    progress,
+                } => Progress {
+                    stage: stage.as_str().into(),
+                    percentage: (*progress).min(99),
+                    message: format!(
+                        "{}: {} in {ms} ms",
+                        stage.as_str().replace('_', " "),
+                        serde_json::to_value(status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    ),
+                    status: "running".into(),
+                },
+            };
+            let _ = sink_tx.send(p);
+        };
+        verify::verify(&original, &request, &cfg, &mut sink)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let report_obj = match result {
+        Ok(r) => r,
+        Err(e) => {
+            sqlx::query("UPDATE checks SET status = 'failed', error = $1 WHERE id = $2")
+                .bind(e.to_string())
+                .bind(id)
+                .execute(state.ingest.store().pool())
+                .await
+                .ctx("recording a failed check")?;
+            let _ = tx.send(Progress::finished(false, &e.to_string()));
+            return Ok(());
+        }
+    };
+    let annotated_sha = match &report_obj.annotated_png {
+        Some(png) => {
+            let sha = sha256_hex(png);
+            state.ingest.objects().put_blob(&sha, png.clone()).await?;
+            Some(sha)
+        }
+        None => None,
+    };
+    let json = serde_json::to_string(&report_obj).map_err(ApiError::internal)?;
+    if let Some(web) = report {
+        file_web_report(
+            state,
+            id,
+            &bytes,
+            annotated_sha.as_deref(),
+            &report_obj,
+            &json,
+            web,
+        )
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE checks SET status = 'done', report = $1, annotated_sha256 = $2 WHERE id = $3",
+    )
+    .bind(&json)
+    .bind(&annotated_sha)
+    .bind(id)
+    .execute(state.ingest.store().pool())
+    .await
+    .ctx("storing a check's result")?;
+    let _ = tx.send(Progress::finished(
+        true,
+        &format!("{}: risk {}", report_obj.verdict.as_str(), report_obj.risk),
+    ));
+    Ok(())
+}
+
+/// Files a verified web report as a case of the `web` kiosk (next seq), with its images.
+async fn file_web_report(
+    state: &AppState,
+    id: &str,
+    gd_copy: &Bytes,
+    annotated_sha: Option<&str>,
+    report: &verify::Report,
+    report_json: &str,
+    web: WebReport,
+) -> Result<(), ApiError> {
+    let mut claims = serde_json::Map::new();
+    claims.insert("imeis".into(), serde_json::json!([web.imei]));
+    claims.insert("theft_location".into(), web.theft_location.clone().into());
+    if let Some(gd) = report.fields.get("gd_number").and_then(|v| v.as_text()) {
+        claims.insert("gd_number".into(), gd.into());
+    }
+    let claims = serde_json::Value::Object(claims).to_string();
+    let mut images = vec![("gd_copy".to_string(), sha256_hex(gd_copy), gd_copy.len())];
+    if let Some(sha) = annotated_sha {
+        let size = report.annotated_png.as_ref().map_or(0, Vec::len);
+        images.push(("annotated".into(), sha.to_string(), size));
+    }
+    if let Some(b) = &web.phone_box {
+        let sha = sha256_hex(b);
+        state.ingest.objects().put_blob(&sha, b.to_vec()).await?;
+        images.push(("phone_box".into(), sha, b.len()));
+    }
+    for attempt in 0..5 {
+        let mut tx = state.ingest.store().begin().await?;
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM cases WHERE kiosk = $1")
+            .bind(WEB_KIOSK)
+            .fetch_one(&mut *tx)
+            .await
+            .ctx("numbering a web report")?;
+        let seq = last.unwrap_or(0) + 1;
+        let at = now();
+        let ins = sqlx::query(
+            "INSERT INTO cases (kiosk, seq, case_id, kind, created_at, verdict, risk, claims, report, received_at) \
+             VALUES ($1, $2, $3, 'gd', $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(WEB_KIOSK)
+        .bind(seq)
+        .bind(id)
+        .bind(at)
+        .bind(report.verdict.as_str())
+        .bind(i64::from(report.risk))
+        .bind(&claims)
+        .bind(report_json)
+        .bind(at)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = ins {
+            if attempt < 4 {
+                tracing::warn!(error = %e, "web report seq raced; retrying");
+                continue;
+            }
+            return Err(ApiError::internal(e));
+        }
+        for (role, sha, size) in &images {
+            sqlx::query(
+                "INSERT INTO blobs (sha256, size, stored_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+            )
+            .bind(sha)
+            .bind(i64::try_from(*size).unwrap_or(i64::MAX))
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .ctx("recording a blob")?;
+            sqlx::query(
+                "INSERT INTO case_blobs (kiosk, seq, sha256, role, size) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (kiosk, seq, sha256, role) DO NOTHING",
+            )
+            .bind(WEB_KIOSK)
+            .bind(seq)
+            .bind(sha)
+            .bind(role)
+            .bind(i64::try_from(*size).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .ctx("recording a case image")?;
+        }
+        if let Some(phone) = &web.phone {
+            sqlx::query("INSERT INTO report_contacts (case_id, phone) VALUES ($1, $2)")
+                .bind(id)
+                .bind(phone)
+                .execute(&mut *tx)
+                .await
+                .ctx("recording a reporter's contact")?;
+        }
+        tx.commit().await.ctx("filing a web report")?;
+        state
+            .notifier
+            .announce(
+                &crate::notify::Event {
+                    event: "report.in_review",
+                    id: id.to_string(),
+                    kiosk: WEB_KIOSK.to_string(),
+                    status: "in_review".into(),
+                    at,
+                },
+                web.phone.as_deref(),
+            )
+            .await?;
+        return Ok(());
+    }
+    Err(ApiError::internal("could not number a web report"))
+}
+
+/// The answer to an upload.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Started {
+    pub id: String,
+    pub status: String,
+    pub progress_url: String,
+    pub results_url: String,
+}
+
+/// `POST /api/checks/upload` (multipart: `file`, optional `kind` = image|cheque|gd|box).
+#[utoipa::path(post, path = "/api/checks/upload", tag = "checks",
+    request_body(content_type = "multipart/form-data", description = "`file`: the image; `kind`: image, cheque, gd or box (default image)"),
+    responses(
+        (status = 202, description = "Accepted; follow the progress stream", body = Started),
+        (status = 400, description = "No file, an unknown kind, or an unreadable image", body = super::error::ErrorBody),
+        (status = 413, description = "Over the size or pixel limit", body = super::error::ErrorBody),
+        (status = 429, description = "Too many requests from this client", body = super::error::ErrorBody),
+    ))]
+pub async fn upload(
+    State(state): State<AppState>,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<Started>), ApiError> {
+    let form = read_form(&state, mp?, &["file"]).await?;
+    let kind = match form.text.get("kind").map(|s| s.trim()) {
+        None | Some("") => verify::DocumentKind::Image,
+        Some(k) => k
+            .parse::<verify::DocumentKind>()
+            .map_err(|e| ApiError::bad("bad_kind", e))?,
+    };
+    let Some(file) = form.files.get("file").cloned() else {
+        return Err(ApiError::bad(
+            "missing_file",
+            "attach the image as the form field `file`",
+        ));
+    };
+    intake_check(&state, file.clone()).await?;
+    let id = new_id("c");
+    start_check(&state, &id, kind, file, Vec::new(), None).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Started {
+            progress_url: format!("/api/checks/{id}/progress"),
+            results_url: format!("/api/checks/{id}/results"),
+            status: "running".into(),
+            id,
+        }),
+    ))
+}
+
+/// The stored row of a check.
+struct CheckRow {
+    kind: String,
+    status: String,
+    original: String,
+    annotated: Option<String>,
+    report: Option<String>,
+    error: Option<String>,
+}
+
+async fn check_row(state: &AppState, id: &str) -> Result<CheckRow, ApiError> {
+    if !valid_id(id) {
+        return Err(ApiError::NotFound(format!("no check {id:?}")));
+    }
+    let row = sqlx::query(
+        "SELECT kind, status, original_sha256, annotated_sha256, report, error FROM checks WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(state.ingest.store().pool())
+    .await
+    .ctx("reading a check")?
+    .ok_or_else(|| ApiError::NotFound(format!("no check {id:?}")))?;
+    Ok(CheckRow {
+        kind: row.try_get(0).ctx("reading a check")?,
+        status: row.try_get(1).ctx("reading a check")?,
+        original: row.try_get(2).ctx("reading a check")?,
+        annotated: row.try_get(3).ctx("reading a check")?,
+        report: row.try_get(4).ctx("reading a check")?,
+        error: row.try_get(5).ctx("reading a check")?,
+    })
+}
+
+/// `GET /api/checks/{id}/progress`: Server-Sent Events (`progress`), ending with `done` or `failed`.
+#[utoipa::path(get, path = "/api/checks/{id}/progress", tag = "checks",
+    params(("id" = String, Path, description = "Check id")),
+    responses(
+        (status = 200, description = "An SSE stream of Progress objects", content_type = "text/event-stream"),
+        (status = 404, description = "No such check", body = super::error::ErrorBody),
+    ))]
+pub async fn progress(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let row = check_row(&state, &id).await?;
+    let rx = state.checks.get(&id);
+    let first = match (&rx, row.status.as_str()) {
+        (Some(rx), _) => rx.borrow().clone(),
+        (None, "done") => Progress::finished(true, "finished"),
+        (None, "failed") => Progress::finished(false, row.error.as_deref().unwrap_or("failed")),
+        // Running in another instance, or lost in a restart: say so and end.
+        (None, _) => {
+            Progress::finished(false, "this check is not running here; reload the results")
+        }
+    };
+    let event = |p: &Progress| {
+        Event::default()
+            .event("progress")
+            .json_data(p)
+            .unwrap_or_else(|_| Event::default().event("progress"))
+    };
+    // State: the progress to send next (if any), the receiver, and whether the stream is over.
+    let s = stream::unfold(
+        (Some(first), rx, false),
+        move |(next, mut rx, over)| async move {
+            if over {
+                return None;
+            }
+            if let Some(p) = next {
+                let end = p.status == "done" || p.status == "failed";
+                return Some((Ok(event(&p)), (None, if end { None } else { rx }, end)));
+            }
+            let r = rx.as_mut()?;
+            match r.changed().await {
+                Ok(()) => {
+                    let p = r.borrow_and_update().clone();
+                    let end = p.status == "done" || p.status == "failed";
+                    Some((Ok(event(&p)), (None, if end { None } else { rx }, end)))
+                }
+                Err(_) => {
+                    // The worker is gone: its last state is final.
+                    let p = r.borrow().clone();
+                    let p = if p.status == "done" || p.status == "failed" {
+                        p
+                    } else {
+                        Progress::finished(false, "the check stopped")
+                    };
+                    Some((Ok(event(&p)), (None, None, true)))
+                }
+            }
+        },
+    );
+    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// A check's result.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckResult {
+    pub id: String,
+    pub kind: String,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    /// The pipeline's report (verdict, risk, findings, fields) once done.
+    #[schema(value_type = Object)]
+    pub report: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub original_url: String,
+    /// Present once the annotated image exists.
+    pub annotated_url: Option<String>,
+}
+
+/// `GET /api/checks/{id}/results`.
+#[utoipa::path(get, path = "/api/checks/{id}/results", tag = "checks",
+    params(("id" = String, Path, description = "Check id")),
+    responses(
+        (status = 200, description = "Where the check stands, with its report once done", body = CheckResult),
+        (status = 404, description = "No such check", body = super::error::ErrorBody),
+    ))]
+pub async fn results(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CheckResult>, ApiError> {
+    let row = check_row(&state, &id).await?;
+    Ok(Json(CheckResult {
+        original_url: format!("/api/checks/{id}/image/original"),
+        annotated_url: row
+            .annotated
+            .as_ref()
+            .map(|_| format!("/api/checks/{id}/image/annotated")),
+        report: row
+            .report
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+        id,
+        kind: row.kind,
+        status: row.status,
+        error: row.error,
+    }))
+}
+
+/// `GET /api/checks/{id}/image/{original|annotated}`.
+#[utoipa::path(get, path = "/api/checks/{id}/image/{which}", tag = "checks",
+    params(("id" = String, Path, description = "Check id"), ("which" = String, Path, description = "original or annotated")),
+    responses(
+        (status = 200, description = "The image", content_type = "image/*"),
+        (status = 404, description = "No such check or image (yet)", body = super::error::ErrorBody),
+    ))]
+pub async fn image(
+    State(state): State<AppState>,
+    Path((id, which)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let row = check_row(&state, &id).await?;
+    let sha = match which.as_str() {
+        "original" => row.original,
+        "annotated" => row.annotated.ok_or_else(|| {
+            ApiError::NotFound(format!("check {id:?} has no annotated image (yet)"))
+        })?,
+        other => {
+            return Err(ApiError::NotFound(format!(
+                "no image {other:?} (original or annotated)"
+            )))
+        }
+    };
+    let bytes = state.ingest.objects().get_blob(&sha).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, sniff_type(&bytes)),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ReportStarted {
+    pub id: String,
+    pub status: String,
+    pub status_url: String,
+    pub progress_url: String,
+}
+
+/// `POST /api/v1/reports` (multipart: `gd_copy`, `imei`, `theft_location`, optional `phone_box`).
+#[utoipa::path(post, path = "/api/v1/reports", tag = "public",
+    request_body(content_type = "multipart/form-data", description = "`gd_copy` (image), `imei`, `theft_location`, optional `phone_box` (image) and `phone` (for SMS updates)"),
+    responses(
+        (status = 202, description = "Accepted: the GD copy is being verified", body = ReportStarted),
+        (status = 400, description = "A missing or malformed field, or an unreadable image", body = super::error::ErrorBody),
+        (status = 413, description = "Over the size or pixel limit", body = super::error::ErrorBody),
+        (status = 429, description = "Too many requests from this client", body = super::error::ErrorBody),
+    ))]
+pub async fn submit_report(
+    State(state): State<AppState>,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<ReportStarted>), ApiError> {
+    let form = read_form(&state, mp?, &["gd_copy", "phone_box"]).await?;
+    let imei = super::api::parse_imei(form.text.get("imei").map(String::as_str).unwrap_or(""))?;
+    let location = form
+        .text
+        .get("theft_location")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    if location.is_empty() {
+        return Err(ApiError::bad(
+            "missing_theft_location",
+            "say where the phone was stolen (theft_location)",
+        ));
+    }
+    if location.chars().count() > 200 {
+        return Err(ApiError::bad(
+            "bad_theft_location",
+            "theft_location is at most 200 characters",
+        ));
+    }
+    let Some(gd) = form.files.get("gd_copy").cloned() else {
+        return Err(ApiError::bad(
+            "missing_gd_copy",
+            "attach the GD copy as the form field `gd_copy`",
+        ));
+    };
+    intake_check(&state, gd.clone()).await?;
+    let phone = match form.text.get("phone").map(|p| p.trim()) {
+        None | Some("") => None,
+        Some(p) => Some(crate::notify::normalize_phone(p).ok_or_else(|| {
+            ApiError::bad(
+                "bad_phone",
+                "a phone number for updates is a Bangladeshi mobile number (01XXXXXXXXX)",
+            )
+        })?),
+    };
+    let phone_box = form.files.get("phone_box").cloned();
+    if let Some(b) = &phone_box {
+        intake_check(&state, b.clone()).await?;
+    }
+    let id = new_id("w");
+    start_check(
+        &state,
+        &id,
+        verify::DocumentKind::Gd,
+        gd,
+        vec![imei.clone()],
+        Some(WebReport {
+            imei,
+            theft_location: location,
+            phone_box,
+            phone,
+        }),
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ReportStarted {
+            status_url: format!("/api/v1/reports/{id}/status"),
+            progress_url: format!("/api/checks/{id}/progress"),
+            status: "verifying".into(),
+            id,
+        }),
+    ))
+}
+
+/// Where a web report stands.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReportStatus {
+    pub id: String,
+    /// `verifying`, `failed` (unreadable), `in_review`, `approved` or `rejected`.
+    pub status: String,
+    pub verdict: Option<String>,
+    pub risk: Option<i64>,
+}
+
+/// `GET /api/v1/reports/{id}/status`.
+#[utoipa::path(get, path = "/api/v1/reports/{id}/status", tag = "public",
+    params(("id" = String, Path, description = "Report id")),
+    responses(
+        (status = 200, description = "Where the report stands", body = ReportStatus),
+        (status = 404, description = "No such report", body = super::error::ErrorBody),
+        (status = 429, description = "Too many requests from this client", body = super::error::ErrorBody),
+    ))]
+pub async fn report_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ReportStatus>, ApiError> {
+    if !id.starts_with("w-") {
+        return Err(ApiError::NotFound(format!("no report {id:?}")));
+    }
+    let row = check_row(&state, &id).await?;
+    let case = sqlx::query(
+        "SELECT c.verdict, c.risk, (SELECT d.outcome FROM decisions d WHERE d.kiosk = c.kiosk AND d.case_seq = c.seq ORDER BY d.seq DESC LIMIT 1) \
+         FROM cases c WHERE c.kiosk = $1 AND c.case_id = $2",
+    )
+    .bind(WEB_KIOSK)
+    .bind(&id)
+    .fetch_optional(state.ingest.store().pool())
+    .await
+    .ctx("reading a web report")?;
+    let (status, verdict, risk) = match case {
+        Some(r) => {
+            let decision: Option<String> = r.try_get(2).ctx("reading a web report")?;
+            (
+                decision.unwrap_or_else(|| "in_review".into()),
+                r.try_get(0).ctx("reading a web report")?,
+                r.try_get(1).ctx("reading a web report")?,
+            )
+        }
+        None if row.status == "failed" => ("failed".into(), None, None),
+        None => ("verifying".into(), None, None),
+    };
+    Ok(Json(ReportStatus {
+        id,
+        status,
+        verdict,
+        risk,
+    }))
+}

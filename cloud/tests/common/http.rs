@@ -1,0 +1,128 @@
+//! A running `jachai-cloud` with its HTTP listener on port 0, on a real Mosquitto and a test database, and
+//! a small client for its API (the session cookie and CSRF token are carried by hand, as a browser would).
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use jachai_cloud::{Command, Config, Service};
+use jachai_testkit::Broker;
+use tokio::sync::{mpsc, oneshot};
+
+use super::TestDb;
+
+pub struct Server {
+    pub base: String,
+    pub broker: Broker,
+    pub commands: mpsc::Sender<Command>,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// `[http]` lines beyond `listen`, e.g. `api_per_minute = 3`.
+pub async fn start(db: &TestDb, http_extra: &str) -> Server {
+    let broker = Broker::start().expect("broker");
+    let id = broker.identity("cloud").expect("cloud cert");
+    let text = format!(
+        "database_url = {:?}\nblob_dir = {:?}\nsigning_key = {:?}\n[mqtt]\nhost = \"localhost\"\nport = {}\nca = {:?}\ncert = {:?}\nkey = {:?}\nclient_id = \"cloud-http\"\nkeep_alive_s = 5\n[http]\nlisten = \"127.0.0.1:0\"\nsecure_cookies = false\n{http_extra}\n",
+        db.url,
+        db.blob_dir(),
+        db.dir.path().join("signing.key"),
+        broker.port(),
+        broker.pki().ca_path(),
+        id.cert,
+        id.key,
+    );
+    let path = db.dir.path().join("cloud.toml");
+    std::fs::write(&path, text).expect("write config");
+    let cfg = Config::load(&path).expect("config");
+    let service = Service::open(cfg).await.expect("open");
+    let addr = service.http_addr().expect("an HTTP listener");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (commands, rx) = mpsc::channel(4);
+    let task = tokio::spawn(async move {
+        service
+            .run(
+                async {
+                    let _ = stopped.await;
+                },
+                rx,
+            )
+            .await
+            .expect("service ran");
+    });
+    Server {
+        base: format!("http://{addr}"),
+        broker,
+        commands,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .expect("client"),
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(15), t)
+                .await
+                .expect("stops within 15 s")
+                .expect("joined");
+        }
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, v)
+}
+
+/// A logged-in console user.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub async fn login(
+    s: &Server,
+    user: &str,
+    password: &str,
+) -> Result<Session, (u16, serde_json::Value)> {
+    let resp = s
+        .http
+        .post(s.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").to_string());
+    let (status, body) = json(resp).await;
+    match (status, cookie) {
+        (200, Some(cookie)) => Ok(Session {
+            cookie,
+            csrf: body["csrf_token"].as_str().expect("csrf").to_string(),
+        }),
+        _ => Err((status, body)),
+    }
+}
