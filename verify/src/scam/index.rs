@@ -4,7 +4,8 @@
 //! agree to within `r / 4` bits on at least one chunk (pigeonhole), so a query probes only the
 //! buckets within that small distance of its own chunks and checks the few hashes found there.
 //!
-//! The hash itself is a DCT mean hash (pHash) of 8 × 8 bits from the `image_hasher` crate.
+//! The hash itself is a gradient hash (dHash) of 8 × 8 bits from the `image_hasher` crate: the DCT
+//! mean hash was tried first and put two unrelated smooth pictures only 12 bits apart.
 
 use image::DynamicImage;
 use image_hasher::{HashAlg, HasherConfig};
@@ -12,12 +13,11 @@ use image_hasher::{HashAlg, HasherConfig};
 const CHUNKS: usize = 4;
 const BUCKETS: usize = 1 << 16;
 
-/// The 64-bit perceptual hash (DCT mean hash, 8 × 8) of an image.
+/// The 64-bit perceptual hash (gradient hash, 8 × 8) of an image.
 pub fn phash(img: &DynamicImage) -> u64 {
     let hasher = HasherConfig::new()
         .hash_size(8, 8)
-        .hash_alg(HashAlg::Mean)
-        .preproc_dct()
+        .hash_alg(HashAlg::Gradient)
         .to_hasher();
     let hash = hasher.hash_image(img);
     hash.as_bytes()
@@ -222,6 +222,46 @@ mod tests {
             mask ^= low;
         }
         out
+    }
+
+    fn picture() -> image::RgbImage {
+        image::RgbImage::from_fn(320, 240, |x, y| {
+            let band = ((x / 40 + y / 30) % 3) as u8;
+            let v = (x * 255 / 320) as u8 / 2 + band * 40;
+            image::Rgb([v, v.wrapping_add((y % 50) as u8), 255 - v])
+        })
+    }
+
+    #[test]
+    fn a_resized_recompressed_copy_hashes_near_and_another_picture_far() {
+        let original = DynamicImage::ImageRgb8(picture());
+        let resized = original.resize_exact(240, 180, image::imageops::FilterType::Triangle);
+        let mut jpeg = Vec::new();
+        resized
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpeg),
+                image::ImageFormat::Jpeg,
+            )
+            .expect("jpeg encodes");
+        let copy = image::load_from_memory(&jpeg).expect("jpeg decodes");
+        let other = DynamicImage::ImageRgb8(image::RgbImage::from_fn(320, 240, |x, y| {
+            let (dx, dy) = (x.abs_diff(100), y.abs_diff(150));
+            let v = ((dx * dx + dy * dy) / 90 % 256) as u8;
+            image::Rgb([v, v / 2, 200])
+        }));
+        let (h, c, o) = (phash(&original), phash(&copy), phash(&other));
+        assert!(
+            (h ^ c).count_ones() <= 6,
+            "copy at {}",
+            (h ^ c).count_ones()
+        );
+        assert!(
+            (h ^ o).count_ones() >= 16,
+            "other at {}",
+            (h ^ o).count_ones()
+        );
+        let index = HashIndex::from_hashes([o, h]);
+        assert_eq!(index.within(c, 10).first().map(|n| n.id), Some(1));
     }
 
     #[test]
