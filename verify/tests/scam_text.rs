@@ -330,3 +330,54 @@ fn one_message_in_three_languages() {
     let langs: Vec<&str> = facts.phrases.iter().map(|p| p.lang.as_str()).collect();
     assert_eq!(langs, ["bn", "en", "th"]);
 }
+
+/// Finding codes and points for `text`.
+fn check_findings(text: &str, want: &[(&str, u32)]) {
+    let got: Vec<(String, u32)> = verify::scam::findings::findings(&analyse(text))
+        .into_iter()
+        .map(|f| (f.code, f.points))
+        .collect();
+    let want: Vec<(String, u32)> = want.iter().map(|(c, p)| ((*c).to_owned(), *p)).collect();
+    assert_eq!(got, want, "findings for {text:?}");
+}
+
+#[test]
+fn findings_per_code() {
+    check_findings("pay at https://bkаsh.com/pay", &[("lookalike_domain", 40)]);
+    check_findings("pay at bkassh.com", &[("lookalike_domain", 35)]);
+    check_findings("pay at bkash-bonus.com", &[("lookalike_domain", 30)]);
+    check_findings("see http://xn--80ak6aa92e.com", &[("punycode_domain", 10)]);
+    check_findings("You have won!", &[("high_risk_phrase", 16)]);
+    check_findings("ด่วน", &[("high_risk_phrase", 6)]);
+    check_findings("Payment to https://www.bkash.com successful", &[]);
+}
+
+#[test]
+fn report_fields_from_text() {
+    use verify::FieldValue;
+    let text = "  Send to 01712345678 via bkash.com  ";
+    let fields = verify::scam::findings::fields(text, &analyse(text));
+    assert_eq!(
+        fields.get("text"),
+        Some(&FieldValue::Text(
+            "Send to 01712345678 via bkash.com".into()
+        ))
+    );
+    assert_eq!(
+        fields.get("urls"),
+        Some(&FieldValue::List(vec!["bkash.com".into()]))
+    );
+    assert_eq!(
+        fields.get("phones"),
+        Some(&FieldValue::List(vec!["+8801712345678".into()]))
+    );
+    assert!(verify::scam::findings::fields("   ", &analyse("   ")).is_empty());
+    let finding = verify::scam::findings::findings(&analyse("bkassh.com"))
+        .into_iter()
+        .next()
+        .expect("a finding");
+    assert!(
+        finding.en.contains("bKash") && finding.bn.contains("bkash.com"),
+        "{finding:?}"
+    );
+}

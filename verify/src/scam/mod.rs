@@ -3,6 +3,7 @@
 //! the image is a near-duplicate of one seen before (a perceptual-hash index).
 
 pub mod domains;
+pub mod findings;
 pub mod index;
 pub mod lexicon;
 pub mod phones;
