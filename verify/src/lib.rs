@@ -22,6 +22,7 @@ mod jpeg;
 pub mod metadata;
 pub mod progress;
 pub mod report;
+pub mod scam;
 pub mod score;
 
 mod pipeline;

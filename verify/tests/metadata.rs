@@ -421,7 +421,19 @@ fn exif_presence_and_damage() {
 
 #[test]
 fn xmp_cases() {
-    let cases: [(&str, String, Codes, Codes); 5] = [
+    let cases: [(&str, String, Codes, Codes); 7] = [
+        (
+            "stable diffusion creator",
+            r#"xmp:CreatorTool="Stable Diffusion XL">"#.to_owned(),
+            &["ai_generator"],
+            &[],
+        ),
+        (
+            "midjourney creator",
+            r#"xmp:CreatorTool="Midjourney v6">"#.to_owned(),
+            &["ai_generator"],
+            &[],
+        ),
         (
             "photoshop creator",
             r#"xmp:CreatorTool="Adobe Photoshop 25.0 (Windows)">"#.to_owned(),
