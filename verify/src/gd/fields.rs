@@ -729,7 +729,8 @@ fn extract_imeis(
                 .unwrap_or_default()
                 .iter()
                 .collect::<String>();
-            let Some((imei, note, conf)) = reread_or_agree(&first_read, reread(region), l.sv)
+            let Some((imei, note, conf)) =
+                reread_or_agree(&first_read, reread(region), l.sv, &out.imeis)
             else {
                 continue;
             };
@@ -868,7 +869,12 @@ fn judge(c: Candidate, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>, out
         Err(_) if c.label.is_none() && !imei_shaped(&c.text) => return,
         // Unlabelled (its label misread) but written the way IMEIs are: trust only a re-read.
         Err(_) if c.label.is_none() => {
-            match reread_or_agree(&c.text, reread(c.value_region.unwrap_or(region)), false) {
+            match reread_or_agree(
+                &c.text,
+                reread(c.value_region.unwrap_or(region)),
+                false,
+                &out.imeis,
+            ) {
                 Some(found) => found,
                 None => return,
             }
@@ -878,6 +884,7 @@ fn judge(c: Candidate, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>, out
             &c.text,
             reread(c.value_region.unwrap_or(region)),
             sv,
+            &out.imeis,
         ) {
             Some(found) => found,
             None => {
@@ -978,28 +985,34 @@ fn reread_keeping(
     first: &str,
     again: Vec<(String, f32)>,
     sv: bool,
+    page_imeis: &[ReadImei],
 ) -> Option<(String, Option<String>, f32)> {
     *kept = again.first().map(|r| r.0.clone());
-    reread_or_agree(first, again, sv)
+    reread_or_agree(first, again, sv, page_imeis)
 }
 
-/// What digit-only re-reads add to a first reading that held no valid IMEI: the first re-read
-/// that holds a valid IMEI, else the one IMEI that two of the readings (the first included) are
-/// each a single OCR slip away from ([`imei::consensus`]; reported as a repair) — when all such
-/// pairs agree on one number.
+/// What digit-only re-reads add to a first reading that held no valid IMEI.
+///
+/// Every valid IMEI any re-read holds, and the one each pair of readings (the first included)
+/// agrees on when both slipped ([`imei::consensus`]), is a candidate. Each candidate is scored
+/// by how many readings support it ([`imei::reading_support`]: written whole counts two, one
+/// OCR slip away one), plus one when its TAC is in the TAC table and two when it shares its TAC
+/// with an IMEI already read on the page (a phone's IMEIs share their TAC). A wrong reading
+/// passes the Luhn check one time in ten, so the first valid re-read alone is not trusted when
+/// the other readings point elsewhere. The best candidate wins when it stands alone at the top;
+/// a tie keeps the first valid re-read, as before.
 fn reread_or_agree(
     first: &str,
     again: Vec<(String, f32)>,
     sv: bool,
+    page_imeis: &[ReadImei],
 ) -> Option<(String, Option<String>, f32)> {
-    if let Some(found) = again
+    let direct: Vec<(String, Option<String>, f32)> = again
         .iter()
-        .find_map(|(text, conf)| reread_imei(text, sv, *conf))
-    {
-        return Some(found);
-    }
+        .flat_map(|(text, conf)| reread_imeis(text, sv, *conf))
+        .collect();
     if sv {
-        return None;
+        return direct.into_iter().next();
     }
     let conf = again.first().map_or(0.0, |r| r.1);
     let readings: Vec<&str> = std::iter::once(first)
@@ -1015,18 +1028,50 @@ fn reread_or_agree(
             }
         }
     }
-    match agreed.as_slice() {
-        [one] => Some((
-            one.clone(),
-            Some("repaired: two readings agree on it".to_owned()),
-            conf,
-        )),
-        _ => None,
+    let page_tacs: Vec<&str> = page_imeis.iter().filter_map(|i| i.imei.get(..8)).collect();
+    let score = |x: &str| -> u32 {
+        let support: u32 = readings
+            .iter()
+            .map(|r| u32::from(imei::reading_support(r, x)))
+            .sum();
+        let tac = x.get(..8).unwrap_or_default();
+        let known = u32::from(imei::tac::lookup_imei(x).is_some());
+        let companion = 2 * u32::from(page_tacs.contains(&tac));
+        support + known + companion
+    };
+    let mut scored: Vec<(u32, usize)> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for x in direct
+        .iter()
+        .map(|d| d.0.as_str())
+        .chain(agreed.iter().map(String::as_str))
+    {
+        if !names.contains(&x) {
+            names.push(x);
+            scored.push((score(x), names.len() - 1));
+        }
     }
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let best = match scored.as_slice() {
+        [] => return None,
+        [(_, i)] => *i,
+        [(s0, i), (s1, _), ..] if s0 > s1 => *i,
+        // A tie at the top: the first valid re-read, else nothing.
+        _ => return direct.into_iter().next(),
+    };
+    let name = names[best];
+    if let Some(d) = direct.iter().find(|d| d.0 == name) {
+        return Some(d.clone());
+    }
+    Some((
+        name.to_owned(),
+        Some("repaired: two readings agree on it".to_owned()),
+        conf,
+    ))
 }
 
-/// The first valid IMEI in a digit-only re-read.
-fn reread_imei(text: &str, sv: bool, conf: f32) -> Option<(String, Option<String>, f32)> {
+/// Every valid IMEI in a digit-only re-read, left to right.
+fn reread_imeis(text: &str, sv: bool, conf: f32) -> Vec<(String, Option<String>, f32)> {
     let chars: Vec<char> = text.nfc().collect();
     let target = if sv { 16 } else { 15 };
     digit_runs(&chars)
@@ -1039,7 +1084,7 @@ fn reread_imei(text: &str, sv: bool, conf: f32) -> Option<(String, Option<String
                 .into_iter()
                 .map(move |span| (span, longer))
         })
-        .find_map(|((s, e), longer)| {
+        .filter_map(|((s, e), longer)| {
             let t: String = chars.get(s..e)?.iter().collect();
             let (imei, note) = read_imei(&t, true, sv).ok()?;
             if longer && imei::tac::lookup_imei(&imei).is_none() {
@@ -1051,6 +1096,7 @@ fn reread_imei(text: &str, sv: bool, conf: f32) -> Option<(String, Option<String
             };
             Some((imei, Some(note), conf))
         })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1998,6 +2044,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_re_read_passing_luhn_by_chance_loses_to_readings_that_agree() {
+        const A: &str = "860563064703925";
+        // The first re-read is valid but wrong (two digits off; one wrong reading in ten passes
+        // the Luhn check); the first reading and two more re-reads each slipped once from A.
+        let rereads = [
+            ("8605 6306 4005 925", 0.6),
+            ("8605-6306-4703-935", 0.5),
+            ("৮৬০৫ ৬৩০৬ ৪৭০৩ ৯২", 0.4),
+        ];
+        let got = extract(&page("IMEI 1: 8605 6306 4763 925"), &mut |_| {
+            rereads.iter().map(|(t, c)| ((*t).to_owned(), *c)).collect()
+        });
+        let i = got.imeis.first().expect("an IMEI");
+        assert_eq!(i.imei, A);
+        // With only the wrong one and one slipped re-read, the tie keeps the valid re-read.
+        let got = extract(&page("IMEI 1: 8605 6306 4763 925"), &mut |_| {
+            vec![("8605 6306 4005 925".to_owned(), 0.6)]
+        });
+        assert_eq!(
+            got.imeis.first().map(|i| i.imei.as_str()),
+            Some("860563064005925")
+        );
     }
 
     #[test]

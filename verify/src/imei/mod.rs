@@ -228,6 +228,22 @@ pub fn consensus(a: &str, b: &str) -> Option<String> {
     apart.then_some(one)
 }
 
+/// How well a reading supports `imei`: 2 when one of its IMEI-sized digit windows is exactly
+/// it, 1 when one is a single OCR slip away from it (a changed, an extra or a missing digit),
+/// 0 otherwise.
+pub fn reading_support(reading: &str, imei: &str) -> u8 {
+    let mut best = 0;
+    for w in imei_windows(reading) {
+        if to_ascii(&w) == imei {
+            return 2;
+        }
+        if best == 0 && one_slip_away(&w).contains(imei) {
+            best = 1;
+        }
+    }
+    best
+}
+
 /// The most the 6-digit serials of the two slots of one dual-SIM phone are taken to differ by.
 ///
 /// Heuristic: makers that number both slots from one TAC mostly give consecutive serials or
@@ -627,6 +643,25 @@ mod tests {
             hits > 0,
             "some check digit makes the swapped readings both valid"
         );
+    }
+
+    #[test]
+    fn reading_support_table() {
+        const A: &str = "860563064703925";
+        for (reading, want) in [
+            ("8605 6306 4703 925", 2),
+            ("IMEI: ৮৬০৫-৬৩০৬-৪৭০৩-৯২৫ (slot 1)", 2),
+            // One changed, one extra, one missing digit.
+            ("8605 6306 4763 925", 1),
+            ("8605 63066 4703 925", 1),
+            ("8605 6306 4703 92", 1),
+            // Two slips, another number, nothing.
+            ("8605 6306 4763 935", 0),
+            ("3520 9900 1761 481", 0),
+            ("", 0),
+        ] {
+            assert_eq!(reading_support(reading, A), want, "{reading}");
+        }
     }
 
     #[test]
