@@ -163,25 +163,6 @@ fn chunks(r: Region) -> Vec<Region> {
         .collect()
 }
 
-/// A field box cut like [`chunks`], plus chunks shifted by half a chunk: a paste over the last
-/// few digits rarely starts at a chunk boundary, and a chunk half pasted, half genuine shows
-/// half the difference.
-fn field_chunks(r: Region) -> Vec<Region> {
-    let plain = chunks(r);
-    let shifted: Vec<Region> = plain
-        .windows(2)
-        .filter_map(|pair| {
-            let (a, b) = (pair.first()?, pair.get(1)?);
-            let x = a.x + a.w / 2;
-            let w = (b.x + b.w / 2).saturating_sub(x);
-            (w > 0).then(|| Region::new(x, r.y, w, r.h))
-        })
-        .collect();
-    let mut out = plain;
-    out.extend(shifted);
-    out
-}
-
 fn median(v: &mut [f32]) -> f32 {
     v.sort_by(f32::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
@@ -204,7 +185,7 @@ pub fn consistency(
     let mut out = Vec::new();
     for f in fields {
         let mut flagged: Vec<(Region, String)> = Vec::new();
-        for chunk in field_chunks(f.region) {
+        for chunk in chunks(f.region) {
             let Some(m) = measure(img, chunk) else {
                 continue;
             };
@@ -664,22 +645,6 @@ mod tests {
         let found = field_clones(&cloned, &[f], &lines, &TamperConfig::default(), &none);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].severity, Severity::Critical);
-    }
-
-    #[test]
-    fn field_chunks_overlap_by_half() {
-        let r = Region::new(100, 50, 400, 40);
-        let plain = chunks(r);
-        let all = field_chunks(r);
-        assert_eq!(plain.len(), 5);
-        assert!(all.len() > plain.len());
-        // Every shifted chunk starts half a chunk into a plain one and stays inside the box.
-        for c in &all[plain.len()..] {
-            assert!(c.x + c.w <= r.x + r.w && c.x >= r.x, "{c:?}");
-            assert!(plain.iter().any(|p| c.x == p.x + p.w / 2), "{c:?}");
-        }
-        // A box one chunk wide is not cut twice.
-        assert_eq!(field_chunks(Region::new(0, 0, 60, 40)).len(), 1);
     }
 
     #[test]
