@@ -21,10 +21,10 @@ need_debs() {
 }
 
 # pkg-config for -sys crates; ca-certificates so cargo reaches crates.io on a bare machine.
-# OCR: libtesseract with Bengali (fast + script model) and English data; clang for tesseract-sys'
+# OCR: libtesseract with Bengali (fast + script model), English and Thai (scam images) data; clang for tesseract-sys'
 # bindgen. Fonts: Bengali and Latin faces the synthetic GD generator renders with.
 need_debs pkg-config ca-certificates \
-    tesseract-ocr tesseract-ocr-ben tesseract-ocr-eng tesseract-ocr-script-beng \
+    tesseract-ocr tesseract-ocr-ben tesseract-ocr-eng tesseract-ocr-script-beng tesseract-ocr-tha \
     libtesseract-dev libleptonica-dev libclang-dev clang \
     fonts-noto-core fonts-lohit-beng-bengali fonts-dejavu-core
 # Sync: the MQTT broker and its command-line clients (tests start private brokers on free ports; the

@@ -20,6 +20,13 @@ pub const FONT_FILES: &[&str] = &[
     "truetype/dejavu/DejaVuSerif.ttf",
 ];
 
+/// Thai faces (Debian `fonts-noto-core`), not loaded by default: the GD generator has no use
+/// for them, the scam-image tests and bench draw Thai screenshots with them.
+pub const THAI_FONT_FILES: &[&str] = &[
+    "truetype/noto/NotoSansThai-Regular.ttf",
+    "truetype/noto/NotoSansThai-Bold.ttf",
+];
+
 /// Why fonts could not be loaded.
 #[derive(Debug)]
 pub struct MissingFonts(pub Vec<PathBuf>);
@@ -56,9 +63,20 @@ impl Renderer {
 
     /// Load [`FONT_FILES`] from `root`.
     pub fn from_dir(root: &Path) -> Result<Self, MissingFonts> {
+        Self::from_dir_with(root, &[])
+    }
+
+    /// Load [`FONT_FILES`] and `extra` (paths relative to `/usr/share/fonts`, e.g.
+    /// [`THAI_FONT_FILES`] for scam screenshots in Thai).
+    pub fn with_extra(extra: &[&str]) -> Result<Self, MissingFonts> {
+        Self::from_dir_with(Path::new("/usr/share/fonts"), extra)
+    }
+
+    /// Load [`FONT_FILES`] and `extra` from `root`.
+    pub fn from_dir_with(root: &Path, extra: &[&str]) -> Result<Self, MissingFonts> {
         let mut db = cosmic_text::fontdb::Database::new();
         let mut missing = Vec::new();
-        for rel in FONT_FILES {
+        for rel in FONT_FILES.iter().chain(extra) {
             let path = root.join(rel);
             if db.load_font_file(&path).is_err() {
                 missing.push(path);

@@ -29,9 +29,10 @@ mod pipeline;
 
 pub use deadline::Deadline;
 pub use error::{IntakeError, StageError};
-pub use pipeline::{verify, verify_with, Budgets, Config, Request};
+pub use pipeline::{verify, verify_with, verify_with_sources, Budgets, Config, Request};
 pub use progress::{ProgressEvent, ProgressSink};
 pub use report::{
     DocumentKind, Explanation, FieldValue, Finding, LocatedField, Region, Report, Severity, Stage,
     StageRecord, StageStatus, Verdict,
 };
+pub use scam::{cache_key, PIPELINE_VERSION};

@@ -16,6 +16,7 @@ use crate::intake::{self, Limits};
 use crate::metadata::{self, MetadataConfig};
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::report::{DocumentKind, Finding, Report, Severity, Stage, StageRecord, StageStatus};
+use crate::scam::{NoSources, SourceIndex};
 use crate::score::{self, Thresholds};
 
 /// What the caller asks for, beyond the bytes.
@@ -69,6 +70,8 @@ pub struct Config {
     pub gd: gd::GdConfig,
     /// Cheques: MICR, amounts, date, payee.
     pub cheque: crate::cheque::ChequeConfig,
+    /// Scam images: OCR languages, reference data, stage budgets.
+    pub scam: crate::scam::ScamConfig,
 }
 
 /// Share of the progress bar each stage fills for images, in stage order; they add up to 100.
@@ -81,6 +84,21 @@ const IMAGE_WEIGHTS: &[(Stage, u8)] = &[
     (Stage::DoubleJpeg, 10),
     (Stage::Score, 2),
     (Stage::Annotate, 10),
+];
+
+/// The same for scam images (`--kind image`): OCR is the longest stage.
+const SCAM_WEIGHTS: &[(Stage, u8)] = &[
+    (Stage::Intake, 5),
+    (Stage::Metadata, 3),
+    (Stage::Ela, 8),
+    (Stage::CopyMove, 16),
+    (Stage::Noise, 6),
+    (Stage::DoubleJpeg, 5),
+    (Stage::Ocr, 40),
+    (Stage::Fields, 4),
+    (Stage::Duplicates, 3),
+    (Stage::Score, 2),
+    (Stage::Annotate, 8),
 ];
 
 /// The same for GD copies, where OCR is the longest stage.
@@ -118,7 +136,8 @@ fn weights(kind: DocumentKind) -> &'static [(Stage, u8)] {
     match kind {
         DocumentKind::Gd => GD_WEIGHTS,
         DocumentKind::Cheque => CHEQUE_WEIGHTS,
-        DocumentKind::Image | DocumentKind::Box => IMAGE_WEIGHTS,
+        DocumentKind::Image => SCAM_WEIGHTS,
+        DocumentKind::Box => IMAGE_WEIGHTS,
     }
 }
 
@@ -267,6 +286,19 @@ pub fn verify_with(
     index: &dyn DuplicateIndex,
     sink: &mut dyn ProgressSink,
 ) -> Result<Report, IntakeError> {
+    verify_with_sources(bytes, request, config, index, &NoSources, sink)
+}
+
+/// [`verify_with`], also asking `sources` (scam images, `--kind image`) whether the picture is
+/// a known scam image or was checked here before.
+pub fn verify_with_sources(
+    bytes: &[u8],
+    request: &Request,
+    config: &Config,
+    index: &dyn DuplicateIndex,
+    sources: &dyn SourceIndex,
+    sink: &mut dyn ProgressSink,
+) -> Result<Report, IntakeError> {
     let sha256 = hex(&Sha256::digest(bytes));
     let mut runner = Runner {
         kind: request.kind,
@@ -330,6 +362,9 @@ pub fn verify_with(
     ];
     let mut copy_move_cfg = config.copy_move.clone();
     copy_move_cfg.text_document |= is_gd || request.kind == DocumentKind::Cheque;
+    // A screenshot is a text document: the same glyphs drawn twice are not a clone.
+    copy_move_cfg.text_document |=
+        request.kind == DocumentKind::Image && crate::scam::ocr::looks_like_screenshot(img);
     for (stage, budget) in stages {
         let found = runner.run(stage, budget, |deadline| match stage {
             Stage::Ela => ela::analyze(img, &config.ela, deadline),
@@ -362,6 +397,11 @@ pub fn verify_with(
         fields.extend(outcome.fields);
         located = outcome.located;
     }
+    let is_scam = request.kind == DocumentKind::Image;
+    if is_scam {
+        let outcome = crate::scam::check::analyze(&mut runner, img, sources, now, &config.scam);
+        fields.extend(outcome.fields);
+    }
 
     let started = runner.start(Stage::Score);
     let mut findings = std::mem::take(&mut runner.findings);
@@ -389,7 +429,7 @@ pub fn verify_with(
         }
         None => (
             score::route(risk, &findings, &runner.stages, &config.thresholds),
-            None,
+            is_scam.then(|| crate::scam::check::explain(risk, &findings)),
         ),
     };
 
@@ -423,7 +463,12 @@ mod tests {
 
     #[test]
     fn weights_fill_the_bar() {
-        for kind in [DocumentKind::Image, DocumentKind::Gd, DocumentKind::Cheque] {
+        for kind in [
+            DocumentKind::Image,
+            DocumentKind::Gd,
+            DocumentKind::Cheque,
+            DocumentKind::Box,
+        ] {
             let w = weights(kind);
             assert_eq!(w.iter().map(|(_, w)| u32::from(*w)).sum::<u32>(), 100);
             assert!(

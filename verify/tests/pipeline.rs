@@ -64,6 +64,9 @@ fn progress_rises_to_100_through_every_stage() {
             Stage::CopyMove,
             Stage::Noise,
             Stage::DoubleJpeg,
+            Stage::Ocr,
+            Stage::Fields,
+            Stage::Duplicates,
             Stage::Score,
             Stage::Annotate
         ]

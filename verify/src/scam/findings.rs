@@ -1,13 +1,14 @@
 //! Report fields and findings from what the text says ([`TextFacts`]): `fields.text`,
 //! `fields.urls`, `fields.phones`, and the findings `lookalike_domain`, `punycode_domain` and
-//! `high_risk_phrase`. Not wired into the pipeline yet; the OCR stage of `--kind image` will call
-//! these with the page text.
+//! `high_risk_phrase`. The `--kind image` pipeline calls [`findings_located`] with the OCR text,
+//! so each finding boxes the words it is about.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use super::domains::LookalikeKind;
 use super::text::TextFacts;
-use crate::report::{FieldValue, Finding, Severity, Stage};
+use crate::report::{FieldValue, Finding, Region, Severity, Stage};
 
 /// `text` (the OCR text as read), `urls` (links as written) and `phones` (E.164), each only when
 /// there is something to say.
@@ -28,8 +29,16 @@ pub fn fields(text: &str, facts: &TextFacts) -> BTreeMap<String, FieldValue> {
 }
 
 /// One finding per look-alike link, per punycode link that imitates nothing listed, and per
-/// high-risk phrase.
+/// high-risk phrase, without boxes (text that was not read off an image).
 pub fn findings(facts: &TextFacts) -> Vec<Finding> {
+    findings_located(facts, &|_| Vec::new())
+}
+
+/// [`findings`], each boxed where `regions` says its text span lies on the image.
+pub fn findings_located(
+    facts: &TextFacts,
+    regions: &dyn Fn(&Range<usize>) -> Vec<Region>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for l in &facts.links {
         let host = &l.link.host;
@@ -58,7 +67,7 @@ pub fn findings(facts: &TextFacts) -> Vec<Finding> {
                     "লিংক {host} আসল {} ডোমেইন {}-এর নকল ({how_bn})। এটি খুলবেন না, সেখানে কখনো পিন বা ওটিপি দেবেন না।",
                     look.brand, look.target
                 ),
-            ));
+            ).with_regions(regions(&l.link.span)));
         } else if l.link.punycode && l.official.is_none() {
             out.push(Finding::new(
                 "punycode_domain",
@@ -67,7 +76,7 @@ pub fn findings(facts: &TextFacts) -> Vec<Finding> {
                 10,
                 format!("The link {host} uses an internationalised (punycode) domain, a common disguise."),
                 format!("লিংক {host} একটি আন্তর্জাতিক (পিউনিকোড) ডোমেইন, যা প্রায়ই ছদ্মবেশে ব্যবহৃত হয়।"),
-            ));
+            ).with_regions(regions(&l.link.span)));
         }
     }
     for p in &facts.phrases {
@@ -76,18 +85,21 @@ pub fn findings(facts: &TextFacts) -> Vec<Finding> {
         } else {
             Severity::Low
         };
-        out.push(Finding::new(
-            "high_risk_phrase",
-            Stage::Fields,
-            severity,
-            u32::from(p.weight) * 2,
-            format!(
-                "The text says \"{}\", wording typical of scams ({}).",
-                p.text,
-                p.category.replace('_', " ")
-            ),
-            format!("লেখায় আছে \"{}\", যা প্রতারণার বার্তায় সাধারণ।", p.text),
-        ));
+        out.push(
+            Finding::new(
+                "high_risk_phrase",
+                Stage::Fields,
+                severity,
+                u32::from(p.weight) * 2,
+                format!(
+                    "The text says \"{}\", wording typical of scams ({}).",
+                    p.text,
+                    p.category.replace('_', " ")
+                ),
+                format!("লেখায় আছে \"{}\", যা প্রতারণার বার্তায় সাধারণ।", p.text),
+            )
+            .with_regions(regions(&p.span)),
+        );
     }
     out
 }
