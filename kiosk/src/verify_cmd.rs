@@ -25,6 +25,10 @@ pub struct VerifyArgs {
     /// One JSON object per input, one per line, on stdout.
     #[arg(long)]
     json: bool,
+    /// Multiply the time budgets of the image check's stages (OCR, text checks, source check)
+    /// by this factor: for slow machines and batch re-checks where waiting is fine.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    stage_budget_scale: f64,
     /// The document images.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -74,7 +78,17 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating annotation directory {}", dir.display()))?;
     }
-    let config = Config::default();
+    if !(args.stage_budget_scale.is_finite() && args.stage_budget_scale > 0.0) {
+        anyhow::bail!(
+            "--stage-budget-scale must be a positive number, not {}",
+            args.stage_budget_scale
+        );
+    }
+    let mut config = Config::default();
+    let budgets = &mut config.scam.budgets;
+    for b in [&mut budgets.ocr, &mut budgets.fields, &mut budgets.sources] {
+        *b = b.mul_f64(args.stage_budget_scale);
+    }
     let bar = progress_bar(args.files.len());
     let stdout = std::io::stdout();
     let mut failures = 0usize;
