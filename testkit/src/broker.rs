@@ -19,7 +19,14 @@ use crate::pki::{Identity, Pki};
 
 /// The repo's broker configuration directory.
 fn broker_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../broker")
+    // Cargo names the tested package's folder at run time (every member sits one level below the
+    // workspace root). The folder this crate was compiled in is only the fallback: a build folder
+    // shared by several checkouts can hold a build of this crate made in another, since-removed one.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.join("../broker/acl").is_file())
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf())
+        .join("../broker")
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.

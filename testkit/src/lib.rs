@@ -44,8 +44,14 @@ pub fn workspace_binary(package: &str, name: &str) -> anyhow::Result<std::path::
     if let Some(target) = dir.parent() {
         cmd.env("CARGO_TARGET_DIR", target);
     }
+    // The tested package's folder (set by cargo at run time) is in this checkout; the folder
+    // this crate was compiled in may belong to another checkout sharing the build folder.
+    let here = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
     let status = cmd
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(here)
         .status()
         .context("running cargo build")?;
     anyhow::ensure!(
