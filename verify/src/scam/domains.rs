@@ -97,31 +97,18 @@ pub struct FoundLink {
 impl DomainList {
     /// Parses a list in the shipped TSV format.
     pub fn parse(text: &str) -> Result<DomainList, String> {
-        let mut version = None;
+        let (version, rows) = super::versioned_tsv(text);
         let mut domains = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim_end_matches('\r');
-            if let Some(comment) = line.strip_prefix('#') {
-                if version.is_none() {
-                    if let Some((_, v)) = comment.split_once("version ") {
-                        version = Some(v.trim().to_owned());
-                    }
-                }
-                continue;
-            }
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cols: Vec<&str> = line.split('\t').collect();
+        for (n, cols) in rows {
             let [domain, brand, country, kind, tokens] = cols.as_slice() else {
                 return Err(format!(
                     "domain list line {}: want 5 tab-separated columns",
-                    n + 1
+                    n
                 ));
             };
             let domain = domain.trim().to_ascii_lowercase();
             if domain.is_empty() || !domain.contains('.') || !domain.is_ascii() {
-                return Err(format!("domain list line {}: bad domain {domain:?}", n + 1));
+                return Err(format!("domain list line {}: bad domain {domain:?}", n));
             }
             let tokens: Vec<String> = tokens
                 .split(',')

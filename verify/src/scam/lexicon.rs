@@ -46,41 +46,25 @@ pub struct PhraseMatch<'l> {
 impl Lexicon {
     /// Parses a lexicon in the shipped TSV format.
     pub fn parse(text: &str) -> Result<Lexicon, String> {
-        let mut version = None;
+        let (version, rows) = super::versioned_tsv(text);
         let mut phrases = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim_end_matches('\r');
-            if let Some(comment) = line.strip_prefix('#') {
-                if version.is_none() {
-                    if let Some((_, v)) = comment.split_once("version ") {
-                        version = Some(v.trim().to_owned());
-                    }
-                }
-                continue;
-            }
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cols: Vec<&str> = line.split('\t').collect();
+        for (n, cols) in rows {
             let [lang, weight, category, phrase] = cols.as_slice() else {
-                return Err(format!(
-                    "lexicon line {}: want 4 tab-separated columns",
-                    n + 1
-                ));
+                return Err(format!("lexicon line {}: want 4 tab-separated columns", n));
             };
             let lang = lang.trim();
             if !matches!(lang, "bn" | "en" | "th") {
-                return Err(format!("lexicon line {}: unknown language {lang:?}", n + 1));
+                return Err(format!("lexicon line {}: unknown language {lang:?}", n));
             }
             let weight: u8 = weight
                 .trim()
                 .parse()
                 .ok()
                 .filter(|w| (1..=10).contains(w))
-                .ok_or_else(|| format!("lexicon line {}: weight must be 1 to 10", n + 1))?;
+                .ok_or_else(|| format!("lexicon line {}: weight must be 1 to 10", n))?;
             let phrase = phrase.trim();
             if normalise(phrase).0.is_empty() {
-                return Err(format!("lexicon line {}: empty phrase", n + 1));
+                return Err(format!("lexicon line {}: empty phrase", n));
             }
             phrases.push(Phrase {
                 lang: lang.to_owned(),

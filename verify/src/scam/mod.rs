@@ -32,3 +32,27 @@ pub use index::{HashIndex, Neighbour};
 pub use lexicon::{Lexicon, Phrase, PhraseMatch};
 pub use phones::{find_phones, find_phones_in, parse_phone, parse_phone_in, FoundPhone, Region};
 pub use text::{analyse, analyse_with, LinkFact, Lookalike, PhraseHit, TextFacts};
+
+/// A versioned reference table (`verify/data/scam/*.tsv`): the `version` named in the first
+/// comment line that has one, and each data row's 1-based line number and tab-separated columns.
+/// `#` lines are comments, blank lines are skipped.
+pub(crate) fn versioned_tsv(text: &str) -> (Option<String>, Vec<(usize, Vec<&str>)>) {
+    let mut version = None;
+    let mut rows = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if let Some(comment) = line.strip_prefix('#') {
+            if version.is_none() {
+                if let Some((_, v)) = comment.split_once("version ") {
+                    version = Some(v.trim().to_owned());
+                }
+            }
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        rows.push((n + 1, line.split('\t').collect()));
+    }
+    (version, rows)
+}

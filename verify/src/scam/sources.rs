@@ -86,31 +86,18 @@ impl Sources {
     /// lines, the hash as 16 hex digits ([`super::index::phash`]).
     pub fn parse_reference(text: &str) -> Result<Sources, String> {
         let mut out = Sources::new();
-        let mut version = None;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim_end_matches('\r');
-            if let Some(comment) = line.strip_prefix('#') {
-                if version.is_none() {
-                    if let Some((_, v)) = comment.split_once("version ") {
-                        version = Some(v.trim().to_owned());
-                    }
-                }
-                continue;
-            }
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cols: Vec<&str> = line.split('\t').collect();
+        let (version, rows) = super::versioned_tsv(text);
+        for (n, cols) in rows {
             let [hash, label, source] = cols.as_slice() else {
                 return Err(format!(
                     "known scam hashes line {}: want 3 tab-separated columns",
-                    n + 1
+                    n
                 ));
             };
             let hash = parse_hash(hash)
-                .ok_or_else(|| format!("known scam hashes line {}: bad hash {hash:?}", n + 1))?;
+                .ok_or_else(|| format!("known scam hashes line {}: bad hash {hash:?}", n))?;
             if label.trim().is_empty() {
-                return Err(format!("known scam hashes line {}: empty label", n + 1));
+                return Err(format!("known scam hashes line {}: empty label", n));
             }
             out.known.insert(hash);
             out.labels.push(KnownScam {
