@@ -13,7 +13,7 @@ use jachai_protocol::{EventMsg, LookupHit};
 use verify::imei::{self, ImeiError};
 
 /// Where `jachai-sync` keeps the index on a kiosk.
-pub const DEFAULT_INDEX: &str = "/var/lib/jachai/stolen";
+pub use jachai_kiosk::DEFAULT_INDEX;
 
 #[derive(Debug, Args)]
 pub struct LookupArgs {

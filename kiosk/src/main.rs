@@ -1,8 +1,16 @@
-//! `jachai-kiosk`: the kiosk binary. For now its headless subcommands (`verify`, `lookup`); the touchscreen app comes later.
+//! `jachai-kiosk`: the kiosk binary. With no subcommand it runs the touchscreen app; the headless
+//! subcommands are `verify`, `lookup`, `doctor` and `screenshots`.
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use jachai_kiosk::config::KioskConfig;
+use jachai_kiosk::controller::FlowConfig;
+use jachai_kiosk::doctor;
+use jachai_kiosk::hardware::{open_camera, open_gpio};
+use jachai_kiosk::services::WorkerConfig;
+use jachai_kiosk::ui::{KioskApp, Parts};
 
 mod lookup_cmd;
 mod verify_cmd;
@@ -14,8 +22,11 @@ struct Cli {
     /// Log as JSON lines instead of text (logs go to stderr; filter with RUST_LOG).
     #[arg(long, global = true)]
     log_json: bool,
+    /// The kiosk configuration (TOML); default /etc/jachai/kiosk.toml when it exists.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -24,6 +35,15 @@ enum Command {
     Verify(verify_cmd::VerifyArgs),
     /// Is this IMEI reported stolen? Answered offline from the kiosk's stolen-IMEI index.
     Lookup(lookup_cmd::LookupArgs),
+    /// Check the kiosk's health (store, sync backlog, stolen index, OCR models, camera, GPIO,
+    /// printer); exits 1 when something is wrong.
+    Doctor,
+    /// Render every screen in Bengali and English to PNG files (software renderer, no display).
+    Screenshots {
+        /// The output folder.
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+    },
 }
 
 /// Tesseract runs on OpenMP, which reads `OMP_THREAD_LIMIT` when the library is loaded, before
@@ -59,9 +79,64 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Verify(args) => verify_cmd::run(&args),
-        Command::Lookup(args) => lookup_cmd::run(&args),
+        Some(Command::Verify(args)) => verify_cmd::run(&args),
+        Some(Command::Lookup(args)) => lookup_cmd::run(&args),
+        Some(Command::Doctor) => {
+            let config = KioskConfig::load(cli.config.as_deref())?;
+            let checks = doctor::run_checks(&config, doctor::Scope { hardware: true });
+            let ok = doctor::print(&checks, &mut std::io::stdout().lock())?;
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Some(Command::Screenshots { out }) => {
+            for path in jachai_kiosk::shots::screenshots(&out)? {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => app(cli.config.as_deref()),
     }
+}
+
+/// The touchscreen app: open the hardware, show the window, tell systemd it is up, and ping
+/// the watchdog from the UI event loop (a stuck loop gets the kiosk restarted).
+fn app(config: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let config = KioskConfig::load(config)?;
+    let camera = open_camera(&config.camera).context("opening the camera")?;
+    let gpio = open_gpio(&config.gpio).context("opening GPIO")?;
+    let health = doctor::run_checks(&config, doctor::Scope { hardware: false });
+    let kiosk = KioskApp::new(Parts {
+        camera,
+        gpio,
+        worker: WorkerConfig {
+            kiosk_id: config.kiosk_id.clone(),
+            db: config.db.clone(),
+            blobs: config.blobs.clone(),
+            index: config.index.clone(),
+            printer: config.printer.clone(),
+        },
+        flow: FlowConfig {
+            idle_timeout_s: config.idle_timeout_s,
+            maintenance_pin: config.maintenance_pin.clone(),
+        },
+        auto_capture: config.auto_capture,
+        health,
+    })?;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let mut usec = 0;
+    let watchdog = slint::Timer::default();
+    if sd_notify::watchdog_enabled(false, &mut usec) {
+        let every = std::time::Duration::from_micros(usec / 2);
+        watchdog.start(slint::TimerMode::Repeated, every, || {
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+        });
+    }
+    kiosk.run()?;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging(json: bool) {
