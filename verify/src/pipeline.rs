@@ -15,7 +15,9 @@ use crate::gd::{self, duplicates::DuplicateIndex, duplicates::NoIndex};
 use crate::intake::{self, Limits};
 use crate::metadata::{self, MetadataConfig};
 use crate::progress::{ProgressEvent, ProgressSink};
-use crate::report::{DocumentKind, Finding, Report, Severity, Stage, StageRecord, StageStatus};
+use crate::report::{
+    DocumentKind, FieldValue, Finding, Report, Severity, Stage, StageRecord, StageStatus,
+};
 use crate::scam::{NoSources, SourceIndex};
 use crate::score::{self, Thresholds};
 
@@ -127,7 +129,8 @@ const CHEQUE_WEIGHTS: &[(Stage, u8)] = &[
     (Stage::Noise, 6),
     (Stage::DoubleJpeg, 5),
     (Stage::Ocr, 40),
-    (Stage::Fields, 5),
+    (Stage::Fields, 3),
+    (Stage::Structure, 2),
     (Stage::Score, 2),
     (Stage::Annotate, 8),
 ];
@@ -406,7 +409,25 @@ pub fn verify_with_sources(
     let started = runner.start(Stage::Score);
     let mut findings = std::mem::take(&mut runner.findings);
     findings.sort_by(|a, b| a.stage.cmp(&b.stage).then(b.points.cmp(&a.points)));
-    let risk = score::risk(&findings);
+    let mut risk = score::risk(&findings);
+    let mut thresholds = config.thresholds;
+    let mut scored_by_model = false;
+    if request.kind == DocumentKind::Cheque {
+        // The fraud score (model, or the findings' points) over the report so far.
+        findings.extend(crate::cheque::fraud::tamper_on_field(
+            &findings, &fields, &located,
+        ));
+        let fraud = crate::cheque::fraud::assess(
+            &findings,
+            &fields,
+            &located,
+            config.cheque.fraud_model.as_deref(),
+        );
+        risk = fraud.risk;
+        thresholds = crate::cheque::fraud::THRESHOLDS;
+        scored_by_model = fraud.source == "model";
+        fields.insert("fraud".to_owned(), FieldValue::Map(fraud.report_map()));
+    }
     runner.finish(Stage::Score, StageStatus::Ok, started);
 
     let annotated_png = if request.annotate {
@@ -420,7 +441,11 @@ pub fn verify_with_sources(
     };
     // An annotate failure adds a finding after scoring; fold it in before routing.
     findings.append(&mut runner.findings);
-    let risk = risk.max(score::risk(&findings));
+    let risk = if scored_by_model {
+        risk
+    } else {
+        risk.max(score::risk(&findings))
+    };
     let (verdict, explanation) = match &facts {
         Some(facts) => {
             let (v, why) =
@@ -428,7 +453,7 @@ pub fn verify_with_sources(
             (v, Some(why))
         }
         None => (
-            score::route(risk, &findings, &runner.stages, &config.thresholds),
+            score::route(risk, &findings, &runner.stages, &thresholds),
             is_scam.then(|| crate::scam::check::explain(risk, &findings)),
         ),
     };

@@ -10,10 +10,13 @@
 pub mod amount;
 pub mod e13b;
 pub mod fields;
+pub mod fraud;
 pub mod micr;
 pub mod routing;
+pub mod security;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
@@ -26,12 +29,32 @@ use micr::{MicrConfig, MicrReader};
 use routing::{classify, Directory, RoutingStatus};
 
 /// Everything `--kind cheque` can be told.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ChequeConfig {
     pub micr: MicrConfig,
     pub ocr: OcrConfig,
     /// Show account numbers in full (default: masked).
     pub show_account: bool,
+    pub security: security::SecurityConfig,
+    /// Reference designs (`DIR/BANK/template.png` + `layout.json`); the shipped ones when `None`.
+    pub templates_dir: Option<PathBuf>,
+    /// The fraud model (ONNX); the rule-based score when `None` or the file is missing.
+    pub fraud_model: Option<PathBuf>,
+}
+
+impl Default for ChequeConfig {
+    fn default() -> Self {
+        ChequeConfig {
+            micr: MicrConfig::default(),
+            ocr: OcrConfig::default(),
+            show_account: false,
+            security: security::SecurityConfig::default(),
+            templates_dir: None,
+            fraud_model: Some(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/cheque-fraud.onnx"),
+            ),
+        }
+    }
 }
 
 /// What was read from a cheque, before judging it.
@@ -207,6 +230,26 @@ pub(crate) fn analyze(
     let today = Date::from_unix(now_unix);
     runner.findings.extend(checks(&facts, today));
     out.fields = report_fields(&facts, cfg.show_account);
+    let routing = facts.micr.as_ref().and_then(|m| m.routing.clone());
+    let measured = runner.run(Stage::Structure, budget, |_| {
+        let loaded;
+        let templates = match &cfg.templates_dir {
+            Some(dir) => {
+                loaded = security::Templates::load_dir(dir)
+                    .map_err(|e| crate::StageError::Failed(e.to_string()))?;
+                &loaded
+            }
+            None => security::Templates::built_in(),
+        };
+        Ok(security::analyze(img, templates))
+    });
+    if let Some(sec) = measured {
+        runner
+            .findings
+            .extend(security::findings(&sec, routing.as_deref(), &cfg.security));
+        out.fields
+            .insert("security".to_owned(), FieldValue::Map(sec.report_map()));
+    }
     out.located = located
         .into_iter()
         .map(|(field, value, region)| LocatedField {
