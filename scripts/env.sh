@@ -30,8 +30,9 @@ need_debs pkg-config ca-certificates \
 # Sync: the MQTT broker and its command-line clients (tests start private brokers on free ports; the
 # package's own system broker on 1883 is never used), PostgreSQL for the cloud's second storage backend,
 # systemd for `systemd-analyze verify` on the unit files.
-# The kiosk app: Slint's text stack links fontconfig; v4l2-sys bindgen reuses clang from above.
-need_debs libfontconfig1-dev
+# The kiosk app: Slint's text stack links fontconfig; its linuxkms backend (the Pi's display without X)
+# links libinput, libudev and xkbcommon; v4l2-sys bindgen reuses clang from above.
+need_debs libfontconfig1-dev libinput-dev libudev-dev libxkbcommon-dev
 need_debs mosquitto mosquitto-clients postgresql systemd
 # The cloud's HTTP side: wrk for the lookup benchmark; headless Chromium, its WebDriver and Python's
 # Selenium for the browser tests of the console and the check pages.

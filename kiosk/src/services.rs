@@ -26,6 +26,7 @@ pub enum Job {
     Record(RecordJob),
     Lookup { session: u64, imei: String },
     Print { session: u64, receipt: Receipt },
+    ScanImei { session: u64, bytes: Vec<u8> },
 }
 
 /// Commands for the camera thread.
@@ -59,6 +60,11 @@ pub enum Reply {
     Printed {
         session: u64,
         result: Result<(), String>,
+    },
+    /// The IMEIs read off a picture.
+    Scanned {
+        session: u64,
+        result: Result<Vec<String>, String>,
     },
     Frame(RgbImage),
     Captured {
@@ -99,6 +105,24 @@ pub fn ymd(unix: u64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}{m:02}{d:02}")
+}
+
+/// How long reading IMEIs off one picture may take (barcodes, then OCR).
+const SCAN_BUDGET: Duration = Duration::from_secs(15);
+
+/// The IMEIs on a picture of a phone box or a `*#06#` screen (see `verify::imei::scan`), or why
+/// it could not be read.
+pub fn scan_imeis(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let decoded = verify::intake::intake(bytes, &verify::intake::Limits::default())
+        .map_err(|e| e.to_string())?;
+    let ocr = verify::gd::ocr::OcrConfig {
+        languages: "eng".to_owned(),
+        ..verify::gd::ocr::OcrConfig::default()
+    };
+    let found =
+        verify::imei::scan::scan(&decoded.image, &ocr, &verify::Deadline::after(SCAN_BUDGET))
+            .map_err(|e| e.to_string())?;
+    Ok(found.into_iter().map(|s| s.imei).collect())
 }
 
 /// The worker: owns the store and answers jobs in order.
@@ -179,6 +203,11 @@ impl Worker {
                     None => Err("no printer configured".into()),
                 };
                 send(Reply::Printed { session, result });
+            }
+            Job::ScanImei { session, mut bytes } => {
+                let result = scan_imeis(&bytes);
+                bytes.fill(0);
+                send(Reply::Scanned { session, result });
             }
         }
     }

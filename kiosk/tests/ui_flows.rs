@@ -13,7 +13,7 @@ use jachai_kiosk::hardware::{SimulatedCamera, SimulatedGpio};
 use jachai_kiosk::services::WorkerConfig;
 use jachai_kiosk::ui::{
     App, AppAdapter, ImeiAdapter, KioskApp, LookupAdapter, LookupState, Page, Parts,
-    ReceiptAdapter, ResultAdapter,
+    ReceiptAdapter, ResultAdapter, ScanState,
 };
 use jachai_protocol::envelope::{decode, CaseMsg, EventMsg, UpCase};
 use slint::ComponentHandle;
@@ -217,6 +217,29 @@ fn screenshot_png() -> Vec<u8> {
     out.into_inner()
 }
 
+/// A phone box label: a Code-128 barcode of `imei` on white, as PNG.
+fn box_barcode_png(imei: &str) -> Vec<u8> {
+    use rxing::Writer;
+    let bits = rxing::MultiFormatWriter
+        .encode(imei, &rxing::BarcodeFormat::CODE_128, 0, 1)
+        .expect("encodes");
+    let (module, bar_h, margin) = (3u32, 120u32, 60u32);
+    let w = bits.width() * module + 2 * margin;
+    let img = image::RgbImage::from_fn(w, bar_h + 2 * margin, |x, y| {
+        let inside = (margin..margin + bar_h).contains(&y) && x >= margin;
+        let bar = inside && bits.get((x - margin) / module, 0);
+        if bar {
+            image::Rgb([25, 25, 25])
+        } else {
+            image::Rgb([240, 240, 236])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
 fn assert_blobs_on_disk(rig: &Rig, case: &CaseMsg, roles: &[&str]) {
     let got: Vec<&str> = case.blobs.iter().map(|b| b.role.as_str()).collect();
     for role in roles {
@@ -383,6 +406,47 @@ fn check_imei_answers_from_the_stolen_index_and_queues_an_alert_on_a_hit() {
         "no alert when clear"
     );
     assert!(rig.cases().is_empty(), "a lookup stores no case");
+}
+
+#[test]
+fn check_imei_read_from_the_box_barcode() {
+    let rig = Rig::new(&[("box.png", box_barcode_png(STOLEN))], 90);
+    let mut b = BaseBuilder::new();
+    b.push(
+        STOLEN[..14].parse().expect("digits"),
+        "2026-11-30",
+        "Mirpur, Dhaka",
+    )
+    .expect("push");
+    b.write(&rig.state().join("stolen"), 3).expect("index");
+
+    rig.tap("English");
+    rig.tap("Check an IMEI");
+    rig.tap("Photograph the box barcode or *#06# screen");
+    assert_eq!(rig.page(), Page::Capture);
+    rig.capture_and_use("Capture", "Use this photo");
+    rig.wait("the barcode read", 30, |k| {
+        !matches!(
+            k.session.scan,
+            Some(jachai_kiosk::controller::ScanNote::Reading)
+        )
+    });
+    assert_eq!(rig.page(), Page::Imei);
+    let i = rig.app().global::<ImeiAdapter>();
+    assert_eq!(i.get_scan_state(), ScanState::Found);
+    assert_eq!(i.get_scan_found().as_str(), STOLEN);
+    assert_eq!(rig.kiosk.controller().session.imei.ascii(), STOLEN);
+    rig.tap("Check");
+    rig.wait("the answer", 10, |k| k.session.lookup.is_some());
+    assert_eq!(
+        rig.app().global::<LookupAdapter>().get_state(),
+        LookupState::Stolen
+    );
+    assert!(rig.cases().is_empty(), "the box picture is not stored");
+    assert!(
+        files(&rig.state().join("blobs")).is_empty(),
+        "no image blob on disk"
+    );
 }
 
 fn check_document(home_button: &str, image: Vec<u8>, kind: &str, role: &str) {

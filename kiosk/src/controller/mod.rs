@@ -75,6 +75,8 @@ pub enum Role {
     PhoneBox,
     Cheque,
     Image,
+    /// A phone box's barcode or a `*#06#` screen, read for its IMEIs and not kept.
+    ImeiScan,
 }
 
 impl Role {
@@ -85,6 +87,7 @@ impl Role {
             Role::PhoneBox => "phone_box",
             Role::Cheque => "cheque",
             Role::Image => "image",
+            Role::ImeiScan => "imei_scan",
         }
     }
 }
@@ -124,6 +127,19 @@ pub enum LookupOutcome {
     Unavailable(String),
 }
 
+/// What reading IMEIs off a picture gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanNote {
+    /// The picture is being read.
+    Reading,
+    /// These IMEIs were read (and put in the entry, or kept for the report).
+    Found(Vec<String>),
+    /// No Luhn-valid IMEI on the picture.
+    NoneFound,
+    /// The reader failed (e.g. the OCR data is missing).
+    Failed(String),
+}
+
 /// Work for the app to start on behalf of session `session`; its answer comes back through the
 /// matching `on_*` method with the same session id, and is dropped if the session has ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +154,8 @@ pub enum Effect {
     Lookup { session: u64, imei: String },
     /// Print the receipt.
     Print { session: u64, receipt: Receipt },
+    /// Read IMEIs off a picture (box barcode or `*#06#` screen).
+    ScanImei { session: u64, bytes: Vec<u8> },
 }
 
 /// A verification to run.
@@ -250,6 +268,8 @@ pub struct Session {
     pub case_id: Option<String>,
     pub store_error: Option<String>,
     pub lookup: Option<LookupOutcome>,
+    /// The last IMEI scan's outcome, shown on the IMEI screen.
+    pub scan: Option<ScanNote>,
     pub printed: Option<Result<(), String>>,
     pub pin: DigitEntry,
 }
@@ -277,6 +297,7 @@ impl Session {
             case_id: None,
             store_error: None,
             lookup: None,
+            scan: None,
             printed: None,
             pin: DigitEntry::new(8),
         }
@@ -295,6 +316,13 @@ impl Session {
         }
         if let Some(still) = &mut self.still {
             still.fill(0);
+        }
+        if let Some(ScanNote::Found(found)) = &mut self.scan {
+            for s in found {
+                let len = s.len();
+                s.clear();
+                s.extend(std::iter::repeat_n('0', len));
+            }
         }
         for c in &mut self.captures {
             c.bytes.fill(0);
@@ -319,6 +347,7 @@ impl Session {
             && self.report.is_none()
             && self.case_id.is_none()
             && self.lookup.is_none()
+            && self.scan.is_none()
             && self.pin.is_empty()
     }
 }
@@ -608,6 +637,53 @@ impl Kiosk {
         }
     }
 
+    /// "Scan" on the IMEI screen: photograph the phone box's barcode or the `*#06#` screen.
+    pub fn scan_imei(&mut self) -> Result<(), Refused> {
+        self.touched();
+        if self.screen != Screen::Imei {
+            return Err(Refused::WrongScreen);
+        }
+        self.session.scan = None;
+        self.show_capture(Role::ImeiScan);
+        Ok(())
+    }
+
+    /// The reader's answer to [`Effect::ScanImei`]. Checking an IMEI: the first one read goes
+    /// into the entry, to be confirmed with "next". Reporting: each one read is kept (up to
+    /// [`MAX_IMEIS`]), as if typed and added.
+    pub fn on_scanned(&mut self, session: u64, result: Result<Vec<String>, String>) {
+        if session != self.session.id || self.screen != Screen::Imei {
+            return;
+        }
+        let found = match result {
+            Err(e) => {
+                self.session.scan = Some(ScanNote::Failed(e));
+                return;
+            }
+            Ok(found) if found.is_empty() => {
+                self.session.scan = Some(ScanNote::NoneFound);
+                return;
+            }
+            Ok(found) => found,
+        };
+        match self.session.flow {
+            Some(Flow::Report) => {
+                for imei in &found {
+                    if self.session.imeis.len() < MAX_IMEIS && !self.session.imeis.contains(imei) {
+                        self.session.imeis.push(imei.clone());
+                    }
+                }
+                self.session.imei.clear();
+            }
+            _ => {
+                if let Some(first) = found.first() {
+                    let _ = self.session.imei.set_text(first);
+                }
+            }
+        }
+        self.session.scan = Some(ScanNote::Found(found));
+    }
+
     pub fn pick_district(&mut self, index: usize) -> Result<(), Refused> {
         self.touched();
         if self.screen != Screen::Place {
@@ -719,6 +795,16 @@ impl Kiosk {
         }
         let role = self.session.role.ok_or(Refused::WrongScreen)?;
         let bytes = self.session.still.take().ok_or(Refused::NothingCaptured)?;
+        if role == Role::ImeiScan {
+            // Read, not kept: the picture goes to the worker and nowhere else.
+            self.session.role = None;
+            self.session.scan = Some(ScanNote::Reading);
+            self.screen = Screen::Imei;
+            return Ok(vec![Effect::ScanImei {
+                session: self.session.id,
+                bytes,
+            }]);
+        }
         self.session.captures.retain(|c| c.role != role);
         self.session.captures.push(Capture { role, bytes });
         if role == Role::GdCopy {
@@ -935,6 +1021,11 @@ impl Kiosk {
         self.screen = match (self.screen, self.session.flow) {
             (Screen::Place, _) => Screen::Imei,
             (Screen::Mobile, _) => Screen::Place,
+            (Screen::Capture, _) if self.session.role == Some(Role::ImeiScan) => {
+                self.session.still = None;
+                self.session.role = None;
+                Screen::Imei
+            }
             (Screen::Capture, Some(Flow::Report)) => match self.session.role {
                 Some(Role::PhoneBox) => {
                     self.show_capture(Role::GdCopy);

@@ -352,3 +352,125 @@ fn place_picker_pages_and_follows_the_language() {
     let (thanas, _, _) = k.thana_page();
     assert!(thanas.iter().any(|c| Some(c.index) == k.session.thana));
 }
+
+/// Home → flow → IMEI screen → scan capture → still taken and used; returns the scan effect.
+fn scan_picture(k: &mut Kiosk, flow: Flow) -> Vec<Effect> {
+    if k.screen == Screen::Home {
+        k.start(flow).expect("home");
+    }
+    k.scan_imei().expect("imei screen");
+    assert_eq!(k.screen, Screen::Capture);
+    assert_eq!(k.session.role, Some(Role::ImeiScan));
+    let session = k.session.id;
+    assert_eq!(k.capture(), Ok(vec![Effect::Capture { session }]));
+    k.on_captured(session, Ok(vec![7; 32]));
+    let effects = k.accept().expect("still");
+    assert_eq!(k.screen, Screen::Imei, "back to the entry while it is read");
+    assert_eq!(k.session.scan, Some(ScanNote::Reading));
+    assert!(
+        k.session.captures.is_empty(),
+        "a scan picture is never kept with the case"
+    );
+    effects
+}
+
+#[test]
+fn scanned_imei_fills_the_check_entry_and_waits_for_confirmation() {
+    let mut k = kiosk();
+    let effects = scan_picture(&mut k, Flow::CheckImei);
+    let session = k.session.id;
+    assert_eq!(
+        effects,
+        vec![Effect::ScanImei {
+            session,
+            bytes: vec![7; 32]
+        }]
+    );
+    k.on_scanned(session, Ok(vec![IMEI_B.into(), IMEI_A.into()]));
+    assert_eq!(k.session.imei.ascii(), IMEI_B, "the first one read");
+    assert_eq!(
+        k.session.scan,
+        Some(ScanNote::Found(vec![IMEI_B.into(), IMEI_A.into()]))
+    );
+    assert_eq!(k.screen, Screen::Imei, "nothing is looked up before Check");
+    assert_eq!(
+        k.imei_next().expect("valid"),
+        vec![Effect::Lookup {
+            session,
+            imei: IMEI_B.into()
+        }]
+    );
+}
+
+#[test]
+fn scanned_imeis_are_kept_for_a_report_up_to_the_limit() {
+    let mut k = kiosk();
+    k.start(Flow::Report).expect("home");
+    type_digits(&mut k, IMEI_A);
+    k.add_imei().expect("valid");
+    scan_picture(&mut k, Flow::Report);
+    let session = k.session.id;
+    k.on_scanned(
+        session,
+        Ok([
+            IMEI_A,
+            IMEI_B,
+            "352099001761481",
+            "490154203237526",
+            "490154203237534",
+        ]
+        .map(String::from)
+        .to_vec()),
+    );
+    assert_eq!(
+        k.session.imeis,
+        [IMEI_A, IMEI_B, "352099001761481", "490154203237526"].map(String::from),
+        "no repeats, at most {MAX_IMEIS}"
+    );
+    assert!(k.session.imei.is_empty());
+    assert!(k.imei_can_continue());
+    k.imei_next().expect("kept IMEIs");
+    assert_eq!(k.screen, Screen::Place);
+}
+
+#[test]
+fn scan_outcomes_without_an_imei_and_stale_answers() {
+    let cases: &[(Result<Vec<String>, String>, ScanNote)] = &[
+        (Ok(vec![]), ScanNote::NoneFound),
+        (
+            Err("not an image".into()),
+            ScanNote::Failed("not an image".into()),
+        ),
+    ];
+    for (result, note) in cases {
+        let mut k = kiosk();
+        scan_picture(&mut k, Flow::CheckImei);
+        let session = k.session.id;
+        k.on_scanned(session + 1, Ok(vec![IMEI_A.into()]));
+        assert_eq!(
+            k.session.scan,
+            Some(ScanNote::Reading),
+            "another session's answer is dropped"
+        );
+        k.on_scanned(session, result.clone());
+        assert_eq!(k.session.scan.as_ref(), Some(note));
+        assert!(k.session.imei.is_empty());
+    }
+}
+
+#[test]
+fn back_from_the_scan_camera_returns_to_the_entry_and_end_wipes_the_scan() {
+    let mut k = kiosk();
+    k.start(Flow::CheckImei).expect("home");
+    type_digits(&mut k, "4901");
+    k.scan_imei().expect("imei screen");
+    k.back();
+    assert_eq!(k.screen, Screen::Imei);
+    assert_eq!(k.session.imei.ascii(), "4901", "what was typed stays");
+    scan_picture(&mut k, Flow::CheckImei);
+    let session = k.session.id;
+    k.on_scanned(session, Ok(vec![IMEI_A.into()]));
+    k.end();
+    assert!(k.session.is_blank());
+    assert_eq!(k.scan_imei(), Err(Refused::WrongScreen));
+}

@@ -33,7 +33,8 @@ use crate::controller::entry::{
     localise_digits, LuhnState as CtlLuhn, MobileState as CtlMobile, IMEI_GROUPS, MOBILE_GROUPS,
 };
 use crate::controller::{
-    geo, Effect, Flow, FlowConfig, Kiosk, Lang, LookupOutcome, Role, Screen, StageState as CtlStage,
+    geo, Effect, Flow, FlowConfig, Kiosk, Lang, LookupOutcome, Role, ScanNote, Screen,
+    StageState as CtlStage,
 };
 use crate::hardware::{Camera, Gpio, SteadyDetector};
 use crate::services::{self, CameraCmd, Job, Reply, Wake, Worker, WorkerConfig};
@@ -256,6 +257,9 @@ impl Shared {
                 Effect::Print { session, receipt } => {
                     self.jobs.send(Job::Print { session, receipt }).is_ok()
                 }
+                Effect::ScanImei { session, bytes } => {
+                    self.jobs.send(Job::ScanImei { session, bytes }).is_ok()
+                }
             };
             if !sent {
                 tracing::error!("a kiosk thread has stopped");
@@ -294,6 +298,10 @@ impl Shared {
                     }
                     Reply::Printed { session, result } => {
                         k.on_printed(session, result);
+                        Vec::new()
+                    }
+                    Reply::Scanned { session, result } => {
+                        k.on_scanned(session, result);
                         Vec::new()
                     }
                     Reply::Captured { session, result } => {
@@ -377,6 +385,9 @@ fn clear_adapters(app: &App) {
     i.set_count(0);
     i.set_kept(ModelRc::default());
     i.set_state(LuhnState::Incomplete);
+    i.set_scan_state(ScanState::Idle);
+    i.set_scan_found(SharedString::default());
+    i.set_scan_error(SharedString::default());
     let m = app.global::<MobileAdapter>();
     m.set_display(SharedString::default());
     m.set_state(MobileState::Empty);
@@ -531,6 +542,7 @@ fn connect_imei(app: &App, shared: &Rc<Shared>) {
     });
     on!(i, on_add_another, shared, |k: &mut Kiosk| k.add_imei());
     on!(i, on_next, shared, |k: &mut Kiosk| k.imei_next());
+    on!(i, on_scan, shared, |k: &mut Kiosk| k.scan_imei());
     on!(i, on_back, shared, |k: &mut Kiosk| {
         k.back();
         Ok(())
@@ -557,6 +569,20 @@ fn show_imei(app: &App, k: &Kiosk) {
         k.imei_state() == CtlLuhn::Valid && k.session.imeis.len() < crate::controller::MAX_IMEIS,
     );
     i.set_can_continue(k.imei_can_continue());
+    let (scan, found, error) = match &k.session.scan {
+        None => (ScanState::Idle, String::new(), String::new()),
+        Some(ScanNote::Reading) => (ScanState::Reading, String::new(), String::new()),
+        Some(ScanNote::Found(list)) => (
+            ScanState::Found,
+            localise_digits(&list.join(" "), script),
+            String::new(),
+        ),
+        Some(ScanNote::NoneFound) => (ScanState::NoneFound, String::new(), String::new()),
+        Some(ScanNote::Failed(e)) => (ScanState::Failed, String::new(), e.clone()),
+    };
+    i.set_scan_state(scan);
+    i.set_scan_found(found.into());
+    i.set_scan_error(error.into());
 }
 
 fn connect_place(app: &App, shared: &Rc<Shared>) {
@@ -682,6 +708,7 @@ fn show_capture(app: &App, k: &Kiosk) {
         Some(Role::PhoneBox) => CaptureRole::PhoneBox,
         Some(Role::Cheque) => CaptureRole::Cheque,
         Some(Role::Image) => CaptureRole::Image,
+        Some(Role::ImeiScan) => CaptureRole::ImeiScan,
         _ => CaptureRole::GdCopy,
     });
     c.set_captured(k.session.still.is_some());

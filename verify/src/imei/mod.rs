@@ -1,7 +1,9 @@
 //! IMEI numbers: normalise typed input (ASCII or Bengali digits, spaces, dashes), check the Luhn
 //! digit, convert IMEISV to IMEI, relate two IMEIs of one dual-SIM phone, repair OCR letter/digit
-//! confusions when the Luhn digit confirms exactly one reading, and look up the TAC ([`tac`]).
+//! confusions when the Luhn digit confirms exactly one reading, look up the TAC ([`tac`]), and read
+//! IMEIs off a box's barcode or a `*#06#` screen ([`scan`]).
 
+pub mod scan;
 pub mod tac;
 
 /// Why a typed IMEI is not valid.
