@@ -132,7 +132,7 @@ pub fn analyze(bytes: &[u8], format: Format, cfg: &MetadataConfig, now_unix: i64
     if let Some((what, source)) = &ai {
         out.fields.insert("ai_generator".into(), what.clone());
         out.findings.push(Finding::new(
-            "ai_generator",
+            "ai_generated",
             Stage::Metadata,
             Severity::High,
             cfg.points.ai_generator,

@@ -142,7 +142,7 @@ fn known_samples() {
             "Canon EOS 40D",
             "camera",
             &["editing_software", "date_gap"],
-            &["ai_generator"],
+            &["ai_generated"],
         ),
         (
             "exif-org/fujifilm-dx10.jpg",
@@ -285,9 +285,9 @@ fn software_names() {
         ("PicsArt", Some("editing_software")),
         ("Canva", Some("editing_software")),
         ("Adobe Fireworks CS5", Some("editing_software")),
-        ("Stable Diffusion XL", Some("ai_generator")),
-        ("Midjourney v6", Some("ai_generator")),
-        ("DALL-E 3", Some("ai_generator")),
+        ("Stable Diffusion XL", Some("ai_generated")),
+        ("Midjourney v6", Some("ai_generated")),
+        ("DALL-E 3", Some("ai_generated")),
     ];
     for (software, expect) in cases {
         let exif = camera_exif(Some(software), "2024:01:10 10:00:00", "2024:01:10 10:00:00");
@@ -297,7 +297,7 @@ fn software_names() {
         match expect {
             Some(code) => assert!(got.contains(&code), "{software}: {got:?}"),
             None => assert!(
-                !got.contains(&"editing_software") && !got.contains(&"ai_generator"),
+                !got.contains(&"editing_software") && !got.contains(&"ai_generated"),
                 "{software}: {got:?}"
             ),
         }
@@ -425,20 +425,20 @@ fn xmp_cases() {
         (
             "stable diffusion creator",
             r#"xmp:CreatorTool="Stable Diffusion XL">"#.to_owned(),
-            &["ai_generator"],
+            &["ai_generated"],
             &[],
         ),
         (
             "midjourney creator",
             r#"xmp:CreatorTool="Midjourney v6">"#.to_owned(),
-            &["ai_generator"],
+            &["ai_generated"],
             &[],
         ),
         (
             "photoshop creator",
             r#"xmp:CreatorTool="Adobe Photoshop 25.0 (Windows)">"#.to_owned(),
             &["editing_software"],
-            &["ai_generator"],
+            &["ai_generated"],
         ),
         (
             "history agent",
@@ -449,20 +449,20 @@ fn xmp_cases() {
         (
             "firefly agent",
             r#"><xmpMM:History><rdf:Seq><rdf:li stEvt:softwareAgent="Adobe Firefly"/></rdf:Seq></xmpMM:History>"#.to_owned(),
-            &["ai_generator"],
+            &["ai_generated"],
             &[],
         ),
         (
             "iptc source type",
             r#"Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia">"#.to_owned(),
-            &["ai_generator"],
+            &["ai_generated"],
             &["editing_software"],
         ),
         (
             "camera firmware creator",
             r#"xmp:CreatorTool="Ver.1.00">"#.to_owned(),
             &[],
-            &["editing_software", "ai_generator"],
+            &["editing_software", "ai_generated"],
         ),
     ];
     for (name, body, present, absent) in cases {
@@ -497,19 +497,19 @@ fn png_text_cases() {
             "plain png",
             vec![],
             &["exif_missing"],
-            &["editing_software", "ai_generator"],
+            &["editing_software", "ai_generated"],
         ),
         (
             "gimp",
             vec![text_chunk("Software", "GIMP 2.10")],
             &["editing_software"],
-            &["ai_generator"],
+            &["ai_generated"],
         ),
         (
             "screenshot tool",
             vec![text_chunk("Software", "gnome-screenshot")],
             &[],
-            &["editing_software", "ai_generator"],
+            &["editing_software", "ai_generated"],
         ),
         (
             "a1111 parameters",
@@ -517,25 +517,25 @@ fn png_text_cases() {
                 "parameters",
                 "a cat\nNegative prompt: dog\nSteps: 20, Sampler: Euler a, CFG scale: 7",
             )],
-            &["ai_generator"],
+            &["ai_generated"],
             &[],
         ),
         (
             "comfyui prompt",
             vec![ztxt_chunk("prompt", workflow.as_bytes())],
-            &["ai_generator"],
+            &["ai_generated"],
             &[],
         ),
         (
             "xmp in compressed itxt",
             vec![itxt_chunk("XML:com.adobe.xmp", &xmp, true)],
-            &["ai_generator"],
+            &["ai_generated"],
             &[],
         ),
         (
             "novelai software",
             vec![itxt_chunk("Software", "NovelAI", false)],
-            &["ai_generator"],
+            &["ai_generated"],
             &[],
         ),
     ];
@@ -559,7 +559,7 @@ fn png_text_cases() {
 fn c2pa_ai_manifest_is_found() {
     let mut jumbf = b"JP\0\x01\0\0\0\x01jumbjumdc2pa".to_vec();
     jumbf.extend_from_slice(b"c2pa.claim ... c2pa.actions digitalSourceType http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia");
-    let m = check("c2pa", &jpeg_with(&[(0xEB, jumbf)]), &["ai_generator"], &[]);
+    let m = check("c2pa", &jpeg_with(&[(0xEB, jumbf)]), &["ai_generated"], &[]);
     assert_eq!(
         m.fields.get("content_credentials").map(String::as_str),
         Some("present")
@@ -567,7 +567,7 @@ fn c2pa_ai_manifest_is_found() {
     let f = m
         .findings
         .iter()
-        .find(|f| f.code == "ai_generator")
+        .find(|f| f.code == "ai_generated")
         .expect("ai");
     assert_eq!(f.severity, Severity::High);
     assert!(f.points >= 30);
