@@ -177,6 +177,18 @@ impl Rig {
         self.tap(use_it);
     }
 
+    /// An offline stolen index (version 3) holding [`STOLEN`], reported at Mirpur, Dhaka.
+    fn write_stolen_index(&self) {
+        let mut b = BaseBuilder::new();
+        b.push(
+            STOLEN[..14].parse().expect("digits"),
+            "2026-11-30",
+            "Mirpur, Dhaka",
+        )
+        .expect("push");
+        b.write(&self.state().join("stolen"), 3).expect("index");
+    }
+
     fn store(&self) -> Store {
         Store::open(&self.state().join("kiosk.db"), &self.state().join("blobs")).expect("store")
     }
@@ -361,14 +373,7 @@ fn report_stolen_phone_in_bengali_then_english_stores_the_case() {
 #[test]
 fn check_imei_answers_from_the_stolen_index_and_queues_an_alert_on_a_hit() {
     let rig = Rig::new(&[("x.png", screenshot_png())], 90);
-    let mut b = BaseBuilder::new();
-    b.push(
-        STOLEN[..14].parse().expect("digits"),
-        "2026-11-30",
-        "Mirpur, Dhaka",
-    )
-    .expect("push");
-    b.write(&rig.state().join("stolen"), 3).expect("index");
+    rig.write_stolen_index();
 
     rig.tap("English");
     rig.tap("Check an IMEI");
@@ -411,14 +416,7 @@ fn check_imei_answers_from_the_stolen_index_and_queues_an_alert_on_a_hit() {
 #[test]
 fn check_imei_read_from_the_box_barcode() {
     let rig = Rig::new(&[("box.png", box_barcode_png(STOLEN))], 90);
-    let mut b = BaseBuilder::new();
-    b.push(
-        STOLEN[..14].parse().expect("digits"),
-        "2026-11-30",
-        "Mirpur, Dhaka",
-    )
-    .expect("push");
-    b.write(&rig.state().join("stolen"), 3).expect("index");
+    rig.write_stolen_index();
 
     rig.tap("English");
     rig.tap("Check an IMEI");
