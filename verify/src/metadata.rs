@@ -14,6 +14,8 @@ use crate::report::{Finding, Severity, Stage};
 
 mod config;
 mod dates;
+
+pub use dates::civil_from_days;
 mod exif_facts;
 mod png_text;
 mod xmp;

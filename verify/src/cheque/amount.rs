@@ -522,17 +522,12 @@ impl Date {
 
     /// The date `unix` seconds after the epoch falls on (UTC).
     pub fn from_unix(unix: i64) -> Date {
-        // Howard Hinnant's civil_from_days.
-        let z = unix.div_euclid(86_400) + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Date { year, month, day }
+        let (y, m, d) = crate::metadata::civil_from_days(unix.div_euclid(86_400));
+        Date {
+            year: y as i32,
+            month: m as u32,
+            day: d as u32,
+        }
     }
 
     /// The same day `n` months later (the month's last day when it has no such day).
