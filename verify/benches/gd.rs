@@ -7,7 +7,7 @@
 //! - median seconds per document.
 //!
 //! `cargo bench -p jachai-verify --bench gd` (options after `--`: `--count N`, `--seed S`,
-//! `--no-baseline`, `--show-misses`, and for focused tuning runs `--photo-share F`,
+//! `--no-baseline`, `--show-misses` (with `--explain`), `--keep DIR`, and for focused tuning runs `--photo-share F`,
 //! `--variants clean=1,paste=1`).
 
 use std::collections::BTreeSet;
@@ -26,6 +26,10 @@ struct Args {
     seed: u64,
     baseline: bool,
     show_misses: bool,
+    /// With `--show-misses`, also each finding's explanation (`--explain`).
+    explain: bool,
+    /// Also write every generated document and its label here (`--keep DIR`), to look at misses.
+    keep: Option<std::path::PathBuf>,
     /// Generator options for focused tuning runs (`--photo-share F`, `--variants SPEC`).
     options: Options,
 }
@@ -36,6 +40,8 @@ fn args() -> Args {
         seed: HELD_OUT_SEED,
         baseline: true,
         show_misses: false,
+        explain: false,
+        keep: None,
         options: Options::default(),
     };
     let mut it = std::env::args().skip(1);
@@ -45,6 +51,8 @@ fn args() -> Args {
             "--seed" => a.seed = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.seed),
             "--no-baseline" => a.baseline = false,
             "--show-misses" => a.show_misses = true,
+            "--explain" => a.explain = true,
+            "--keep" => a.keep = it.next().map(std::path::PathBuf::from),
             "--photo-share" => {
                 if let Some(v) = it.next().and_then(|v| v.parse().ok()) {
                     a.options.photo_share = v;
@@ -134,6 +142,13 @@ fn main() {
                 std::process::exit(1);
             }
         };
+        if let Some(dir) = &a.keep {
+            std::fs::create_dir_all(dir).expect("create --keep folder");
+            std::fs::write(dir.join(&g.label.file), &g.bytes).expect("write kept document");
+            let label = serde_json::to_string(&g.label).expect("label to JSON");
+            std::fs::write(dir.join(format!("{}.json", g.label.file)), label)
+                .expect("write kept label");
+        }
         let request = Request {
             kind: DocumentKind::Gd,
             imeis: g.label.typed_imeis.clone(),
@@ -305,7 +320,13 @@ fn main() {
                         rep.findings
                             .iter()
                             .filter(|f| f.points > 0)
-                            .map(|f| format!("{}+{}", f.code, f.points))
+                            .map(|f| {
+                                if a.explain {
+                                    format!("{}+{} ({})", f.code, f.points, f.en)
+                                } else {
+                                    format!("{}+{}", f.code, f.points)
+                                }
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

@@ -38,6 +38,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("invalid: {:?}", parsed.invalid_imeis);
     println!("gd_number: {:?}", parsed.gd_number.map(|f| f.value));
     println!("gd_date: {:?}", parsed.gd_date.map(|f| f.value));
-    println!("thana: {:?}", parsed.thana.map(|f| f.value));
+    let thana = parsed.thana.as_ref().map(|f| f.value.clone());
+    let district = parsed.district.as_ref().map(|f| f.value.clone());
+    println!("thana: {thana:?}, district: {district:?}");
+    let s = verify::gd::structure::check(
+        &page,
+        &read,
+        thana.as_deref(),
+        district.as_deref(),
+        &cfg.gd.structure,
+        &deadline,
+    )?;
+    println!("seal: {:?}", s.seals.first().map(|s| (s.region, s.score)));
+    println!(
+        "signature: {:?}",
+        s.signature.as_ref().map(|s| (s.region, s.score))
+    );
+    for f in &s.findings {
+        println!("structure finding: {} {:?}", f.code, f.regions);
+    }
     Ok(())
 }

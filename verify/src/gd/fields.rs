@@ -759,6 +759,107 @@ fn extract_imeis(
             .collect();
     }
     repair_extra_digit(out);
+    sibling_imeis(lines, reread, out);
+}
+
+/// Fewest and most digit-like characters a line beside an IMEI line must hold to be read again
+/// as the phone's other IMEI (15 digits, give or take misreads and a slot number).
+const SIBLING_DIGITS: std::ops::RangeInclusive<usize> = 9..=22;
+
+/// A dual-SIM phone's second IMEI is written on the line right above or below the first, in
+/// the same column, under its own label. When that label was misread (`MELT`, `1861`), the
+/// line yields nothing; its value column is read again with digit-only settings. A read counts
+/// only when it passes the Luhn check **and** its TAC is one a phone on this page already has,
+/// or one in the TAC table: a chance Luhn match (one in ten) on some other number almost
+/// never carries a real TAC.
+fn sibling_imeis(
+    lines: &[Line],
+    reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>,
+    out: &mut GdFields,
+) {
+    let whole = |l: &Line| l.region(0, l.chars.len());
+    // The value column of every line that holds an IMEI label.
+    let anchors: Vec<(usize, Region)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let labels = imei_labels(line);
+            let value = labels.iter().find_map(|l| value_region(line, &labels, l))?;
+            Some((i, value))
+        })
+        .collect();
+    for &(i, value) in &anchors {
+        // The next line up or down; a table's ruling read as a line of junk may stand between.
+        for j in [i.wrapping_sub(1), i + 1, i.wrapping_sub(2), i + 2] {
+            let Some(line) = lines.get(j) else { continue };
+            if anchors.iter().any(|a| a.0 == j) {
+                continue;
+            }
+            let Some(row) = whole(line) else { continue };
+            let taken = out
+                .imeis
+                .iter()
+                .map(|r| r.region)
+                .chain(out.invalid_imeis.iter().map(|r| r.region))
+                .any(|r| r.overlap(&row) > 0);
+            if taken {
+                continue;
+            }
+            // Beside the anchor: no more than two line heights apart.
+            let gap = (i64::from(row.y) + i64::from(row.h) / 2
+                - i64::from(value.y)
+                - i64::from(value.h) / 2)
+                .unsigned_abs();
+            if gap > 2 * u64::from(value.h.max(row.h)) {
+                continue;
+            }
+            let digits = line
+                .chars
+                .iter()
+                .filter(|&&c| imei::digit_value(c).is_some())
+                .count();
+            if !SIBLING_DIGITS.contains(&digits) {
+                continue;
+            }
+            // The anchor's value column, on this line.
+            let x0 = value.x.saturating_sub(value.h);
+            let x1 = row.x.saturating_add(row.w);
+            if x1 <= x0 + value.h {
+                continue;
+            }
+            let region = Region::new(x0, row.y, x1 - x0, row.h);
+            let first: String = line.chars.iter().collect();
+            let Some((imei, note, conf)) =
+                reread_or_agree(&first, reread(region), false, &out.imeis)
+            else {
+                continue;
+            };
+            let tac = imei.get(..8).unwrap_or_default();
+            let known_tac = out.imeis.iter().any(|r| r.imei.get(..8) == Some(tac))
+                || imei::tac::lookup_imei(&imei).is_some();
+            if !known_tac || out.imeis.iter().any(|r| r.imei == imei) {
+                continue;
+            }
+            let note = match note {
+                Some(n) => format!("{n}; its label was not legible"),
+                None => "re-read; its label was not legible".to_owned(),
+            };
+            // Its box: the words in the column that hold digits (the column itself reaches
+            // into the table's rulings, which the glyph checks would take for the digits).
+            let digit_words = line.words.iter().filter(|w| {
+                w.region.x.saturating_add(w.region.w) > x0
+                    && w.text.chars().any(|c| imei::digit_value(c).is_some())
+            });
+            let tight = crate::gd::text::union(digit_words.map(|w| w.region)).unwrap_or(region);
+            out.imeis.push(ReadImei {
+                imei,
+                region: tight,
+                confidence: conf,
+                note: Some(note),
+                label: Some("IMEI".to_owned()),
+            });
+        }
+    }
 }
 
 /// A labelled number read with one digit too many (OCR sometimes splits a glyph into two
@@ -1079,7 +1180,23 @@ fn reread_imeis(text: &str, sv: bool, conf: f32) -> Vec<(String, Option<String>,
         .flat_map(|run| {
             // More digits than an IMEI (a slot number, a digit read twice): a window of them
             // that passes the Luhn check by chance (one in ten) must at least carry a known TAC.
-            let longer = run.iter().map(|g| group_len(g, &chars)).sum::<usize>() > target;
+            // A lone 1 or 2 first is the slot number of `IMEI 1: …` read into the value.
+            let total = run.iter().map(|g| group_len(g, &chars)).sum::<usize>();
+            let slot = run.len() > 1
+                && run.first().is_some_and(|g| {
+                    group_len(g, &chars) == 1
+                        && chars
+                            .get(g.start)
+                            .and_then(|&c| imei::digit_value(c))
+                            .is_some_and(|d| d == 1 || d == 2)
+                });
+            let slot = slot && total == target + 1;
+            let longer = total > target && !slot;
+            let run = if slot {
+                run.get(1..).unwrap_or_default()
+            } else {
+                run
+            };
             imei_spans(run, &chars, target)
                 .into_iter()
                 .map(move |span| (span, longer))
@@ -2009,6 +2126,75 @@ mod tests {
                 assert_eq!(i.label, None, "{text}");
             }
             assert!(asked <= 1, "{text}: asked {asked} times");
+        }
+    }
+
+    #[test]
+    fn a_second_imei_whose_label_was_misread_is_read_in_the_first_ones_column() {
+        const A: &str = "352099001761481";
+        const B: &str = "352099001761556"; // same TAC as A
+                                           // (lines, what the digit re-read of the sibling returns, IMEIs expected)
+        for (text, reread, expect) in [
+            // `IMEI 2` read as `MELT`, a glyph split in two: the re-read has it.
+            (
+                "IMEI 1: 35 209900 176148 1\nMELT ৩৫২০ ৯৯০০ ১৭৬১ ৫৫ 8 1",
+                "৩৫ ২০৯৯০০ ১৭৬১৫৫ ৬",
+                vec![A, B],
+            ),
+            // A table's ruling read as a junk line between the two.
+            (
+                "IMEI-1: 352099001761481\n| 1 77\n17157-2: ৩৫২০৯৯০০ ১৭৬১৫৫ ৯",
+                "৩৫২০৯৯০০১৭৬১৫৫৬",
+                vec![A, B],
+            ),
+            // Luhn-valid (999999912345671), but no phone has that TAC: not taken.
+            (
+                "IMEI 1: 35 209900 176148 1\nMELT 9999 9991 2345 6 7 2 1",
+                "99 999991 234567 1",
+                vec![A],
+            ),
+            // The re-read finds nothing valid.
+            (
+                "IMEI 1: 35 209900 176148 1\nMELT ৩৫ ২০৯৯০০ ১৭৬১৫৫ 8",
+                "৩৫ ২০৯৯০০ ১৭৬১৫৫ ৭",
+                vec![A],
+            ),
+            // Too few digits to be an IMEI (a phone number line): not re-read.
+            ("IMEI 1: 35 209900 176148 1\nMobile: 0190 1275", B, vec![A]),
+        ] {
+            let got = extract(&page(text), &mut |_| vec![(reread.to_owned(), 0.9)]);
+            let imeis: Vec<&str> = got.imeis.iter().map(|i| i.imei.as_str()).collect();
+            assert_eq!(imeis, expect, "{text}: {:?}", got.imeis);
+            if let Some(second) = got.imeis.get(1) {
+                assert!(
+                    second
+                        .note
+                        .as_deref()
+                        .is_some_and(|n| n.contains("re-read")),
+                    "{text}: {:?}",
+                    second.note
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_slot_number_read_into_a_re_read_is_left_out() {
+        // (re-read text, IMEIs found)
+        for (text, expect) in [
+            ("১ ৮৬ ৪৮৯৫০২ ১৫৮০৬৬ ৫", vec!["864895021580665"]),
+            ("2 86 489502 158066 5", vec!["864895021580665"]),
+            ("৮৬ ৪৮৯৫০২ ১৫৮০৬৬ ৫", vec!["864895021580665"]),
+            // Not a slot number (3), and the TAC is in no table: a longer run is not trusted.
+            ("3 86 489502 158066 5", vec![]),
+            // Two digits too many: no slot number.
+            ("1 2 86 489502 158066 5", vec![]),
+        ] {
+            let got: Vec<String> = reread_imeis(text, false, 0.9)
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+            assert_eq!(got, expect, "{text}");
         }
     }
 

@@ -851,10 +851,6 @@ pub fn find_signatures_in(
             }
         }
     }
-    let k = (w / 500).clamp(1, 255) as u8;
-    let joined = imageproc::morphology::dilate(&ink, Norm::LInf, k);
-    let labels = connected_components(&joined, Connectivity::Eight, Luma([0u8]));
-    let all = blobs(&labels);
     let text_work: Vec<Region> = text
         .iter()
         .map(|r| {
@@ -868,121 +864,129 @@ pub fn find_signatures_in(
         .collect();
     let long_run = ((0.03 * wf) as u32).max(8);
     let mut out = Vec::new();
-    for (label, b) in all.iter().enumerate().skip(1) {
-        deadline.check()?;
-        if b.n == 0 {
-            continue;
-        }
-        let (bw, bh) = (b.x1 - b.x0 + 1, b.y1 - b.y0 + 1);
-        let (fw, fh) = (bw as f32 / wf, bh as f32 / wf);
-        if fw < cfg.min_signature_width
-            || fw > cfg.max_signature_width
-            || fh > cfg.max_signature_height
-            || fh < 0.012
-            || (bw as f32) < 0.8 * bh as f32
-        {
-            continue;
-        }
-        let rect = Region::new(b.x0, b.y0, bw, bh);
-        let covered: u64 = text_work.iter().map(|t| t.overlap(&rect)).sum();
-        if covered * 2 > rect.area() {
-            continue;
-        }
-        // Ink of this component only (the label covers the dilated ink).
-        let mut n = 0u32;
-        let mut edge = 0u32;
-        let mut straight = 0u32;
-        let is_ink = |x: u32, y: u32| {
-            x < w
-                && y < h
-                && ink.get_pixel(x, y).0[0] > 0
-                && labels.get_pixel(x, y).0[0] == label as u32
-        };
-        for y in b.y0..=b.y1 {
-            let mut run = 0u32;
-            for x in b.x0..=b.x1 + 1 {
-                if x <= b.x1 && is_ink(x, y) {
-                    n += 1;
-                    run += 1;
-                    let border = x == 0
-                        || y == 0
-                        || !is_ink(x - 1, y)
-                        || !is_ink(x + 1, y)
-                        || !is_ink(x, y - 1)
-                        || !is_ink(x, y + 1);
-                    edge += u32::from(border);
-                } else {
-                    if run >= long_run {
-                        straight += run;
+    // Pen strokes join at a small dilation; a signature written in separate strokes (initials,
+    // a lifted pen) joins only at a larger one, so both are tried and the best block wins.
+    let k = (w / 500).clamp(1, 85) as u8;
+    for k in [k, 3 * k] {
+        let joined = imageproc::morphology::dilate(&ink, Norm::LInf, k);
+        let labels = connected_components(&joined, Connectivity::Eight, Luma([0u8]));
+        let all = blobs(&labels);
+        for (label, b) in all.iter().enumerate().skip(1) {
+            deadline.check()?;
+            if b.n == 0 {
+                continue;
+            }
+            let (bw, bh) = (b.x1 - b.x0 + 1, b.y1 - b.y0 + 1);
+            let (fw, fh) = (bw as f32 / wf, bh as f32 / wf);
+            if fw < cfg.min_signature_width
+                || fw > cfg.max_signature_width
+                || fh > cfg.max_signature_height
+                || fh < 0.012
+                || (bw as f32) < 0.8 * bh as f32
+            {
+                continue;
+            }
+            let rect = Region::new(b.x0, b.y0, bw, bh);
+            let covered: u64 = text_work.iter().map(|t| t.overlap(&rect)).sum();
+            if covered * 2 > rect.area() {
+                continue;
+            }
+            // Ink of this component only (the label covers the dilated ink).
+            let mut n = 0u32;
+            let mut edge = 0u32;
+            let mut straight = 0u32;
+            let is_ink = |x: u32, y: u32| {
+                x < w
+                    && y < h
+                    && ink.get_pixel(x, y).0[0] > 0
+                    && labels.get_pixel(x, y).0[0] == label as u32
+            };
+            for y in b.y0..=b.y1 {
+                let mut run = 0u32;
+                for x in b.x0..=b.x1 + 1 {
+                    if x <= b.x1 && is_ink(x, y) {
+                        n += 1;
+                        run += 1;
+                        let border = x == 0
+                            || y == 0
+                            || !is_ink(x - 1, y)
+                            || !is_ink(x + 1, y)
+                            || !is_ink(x, y - 1)
+                            || !is_ink(x, y + 1);
+                        edge += u32::from(border);
+                    } else {
+                        if run >= long_run {
+                            straight += run;
+                        }
+                        run = 0;
                     }
-                    run = 0;
                 }
             }
-        }
-        for x in b.x0..=b.x1 {
-            let mut run = 0u32;
-            for y in b.y0..=b.y1 + 1 {
-                if y <= b.y1 && is_ink(x, y) {
-                    run += 1;
-                } else {
-                    if run >= long_run {
-                        straight += run;
+            for x in b.x0..=b.x1 {
+                let mut run = 0u32;
+                for y in b.y0..=b.y1 + 1 {
+                    if y <= b.y1 && is_ink(x, y) {
+                        run += 1;
+                    } else {
+                        if run >= long_run {
+                            straight += run;
+                        }
+                        run = 0;
                     }
-                    run = 0;
                 }
             }
+            if n == 0 {
+                continue;
+            }
+            let fill = n as f32 / (bw * bh) as f32;
+            let stroke = 2.0 * n as f32 / edge.max(1) as f32;
+            let straight = straight as f32 / n as f32;
+            // Text sits on a baseline with neighbours of its height; a signature stands alone.
+            let neighbours = all
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter(|&(ol, o)| {
+                    o.n > 0
+                        && ol != label
+                        && {
+                            let oh = (o.y1 - o.y0 + 1) as f32;
+                            (oh - bh as f32).abs() < 0.35 * bh as f32
+                        }
+                        && (((o.y0 + o.y1) as f32 - (b.y0 + b.y1) as f32) / 2.0).abs()
+                            < 0.25 * bh as f32
+                        && {
+                            let gap = if o.x0 > b.x1 {
+                                o.x0 - b.x1
+                            } else {
+                                b.x0.saturating_sub(o.x1)
+                            };
+                            (gap as f32) < 1.5 * bh as f32
+                        }
+                })
+                .count();
+            let thin = (1.0 - stroke / (0.008 * wf).max(2.0)).clamp(0.0, 1.0);
+            let sparse = (1.0 - fill / 0.4).clamp(0.0, 1.0);
+            let curvy = (1.0 - straight / 0.5).clamp(0.0, 1.0);
+            let alone = match neighbours {
+                0 => 1.0,
+                1 => 0.6,
+                _ => 0.0,
+            };
+            let score = (thin * sparse * curvy * alone).powf(0.25);
+            if score < cfg.min_signature_score {
+                continue;
+            }
+            out.push(SignatureCandidate {
+                region: Region::new(
+                    (b.x0 as f32 * s) as u32,
+                    (b.y0 as f32 * s) as u32,
+                    (bw as f32 * s).ceil() as u32,
+                    (bh as f32 * s).ceil() as u32,
+                ),
+                score,
+            });
         }
-        if n == 0 {
-            continue;
-        }
-        let fill = n as f32 / (bw * bh) as f32;
-        let stroke = 2.0 * n as f32 / edge.max(1) as f32;
-        let straight = straight as f32 / n as f32;
-        // Text sits on a baseline with neighbours of its height; a signature stands alone.
-        let neighbours = all
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter(|&(ol, o)| {
-                o.n > 0
-                    && ol != label
-                    && {
-                        let oh = (o.y1 - o.y0 + 1) as f32;
-                        (oh - bh as f32).abs() < 0.35 * bh as f32
-                    }
-                    && (((o.y0 + o.y1) as f32 - (b.y0 + b.y1) as f32) / 2.0).abs()
-                        < 0.25 * bh as f32
-                    && {
-                        let gap = if o.x0 > b.x1 {
-                            o.x0 - b.x1
-                        } else {
-                            b.x0.saturating_sub(o.x1)
-                        };
-                        (gap as f32) < 1.5 * bh as f32
-                    }
-            })
-            .count();
-        let thin = (1.0 - stroke / (0.008 * wf).max(2.0)).clamp(0.0, 1.0);
-        let sparse = (1.0 - fill / 0.4).clamp(0.0, 1.0);
-        let curvy = (1.0 - straight / 0.5).clamp(0.0, 1.0);
-        let alone = match neighbours {
-            0 => 1.0,
-            1 => 0.6,
-            _ => 0.0,
-        };
-        let score = (thin * sparse * curvy * alone).powf(0.25);
-        if score < cfg.min_signature_score {
-            continue;
-        }
-        out.push(SignatureCandidate {
-            region: Region::new(
-                (b.x0 as f32 * s) as u32,
-                (b.y0 as f32 * s) as u32,
-                (bw as f32 * s).ceil() as u32,
-                (bh as f32 * s).ceil() as u32,
-            ),
-            score,
-        });
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(out)
@@ -1107,6 +1111,42 @@ mod tests {
         });
         let found = find_seals(&page, &SealConfig::default(), &Deadline::none()).expect("runs");
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    /// A 1000 × 1400 page with a wavy pen signature at y ≈ 1100 written in `pieces` strokes
+    /// with the pen lifted for `gap` pixels between them, 360 px wide in all.
+    fn page_with_signature(pieces: u32, gap: f32) -> RgbImage {
+        let piece = (360.0 - gap * (pieces - 1) as f32) / pieces as f32;
+        RgbImage::from_fn(1000, 1400, |x, y| {
+            let sx = x as f32 - 300.0;
+            let k = (sx / (piece + gap)).floor();
+            let within = sx >= 0.0 && k < pieces as f32 && sx - k * (piece + gap) < piece;
+            let wave = 1100.0 + 22.0 * (sx / 13.0).sin();
+            if within && (y as f32 - wave).abs() < 1.5 {
+                image::Rgb([30, 30, 60])
+            } else {
+                image::Rgb([242, 240, 232])
+            }
+        })
+    }
+
+    #[test]
+    fn a_signature_in_separate_strokes_is_one_signature() {
+        let cfg = SealConfig::default();
+        let d = Deadline::none();
+        // (strokes, pen-lift gap in px): one stroke, and three or four too narrow alone
+        // (each under 5 % of the page width) with gaps wider than the small dilation joins.
+        for (pieces, gap) in [(1, 0.0), (3, 6.0), (4, 5.0)] {
+            let page = page_with_signature(pieces, gap);
+            let found = find_signatures(&page, &[], &[], &cfg, &d).expect("runs");
+            let best = found
+                .first()
+                .unwrap_or_else(|| panic!("{pieces} strokes: none"));
+            assert!(
+                best.region.w >= 300 && best.region.x <= 310,
+                "{pieces} strokes: {best:?}"
+            );
+        }
     }
 
     #[test]

@@ -363,10 +363,33 @@ pub enum OcrImeiError {
 /// The most look-alike characters an OCR token may have and still be repaired.
 pub const MAX_OCR_REPAIRS: usize = 3;
 
-/// Digits a look-alike character may stand for, most likely first. `mixed` is true when the
-/// token's real digits are mostly ASCII, where a Bengali digit that looks like an ASCII one is
-/// as likely a misread of that ASCII digit.
-fn lookalike(c: char, mixed: bool) -> Option<&'static [u8]> {
+/// Which digits a token is mostly written in: a digit of the other script that looks like one
+/// of these is as likely a misread of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    /// Mostly ASCII digits: `৪` (4) may be an `8`, `৭` (7) a `9`.
+    Ascii,
+    /// Mostly Bengali digits: `8` may be a `৪` (4), `9` a `৭` (7).
+    Bengali,
+    /// Neither (no digits, or as many of each).
+    Unknown,
+}
+
+impl Script {
+    fn of(chars: &[char]) -> Script {
+        let ascii = chars.iter().filter(|c| c.is_ascii_digit()).count();
+        let bengali = chars.iter().filter(|c| ('০'..='৯').contains(*c)).count();
+        match ascii.cmp(&bengali) {
+            std::cmp::Ordering::Greater => Script::Ascii,
+            std::cmp::Ordering::Less => Script::Bengali,
+            std::cmp::Ordering::Equal => Script::Unknown,
+        }
+    }
+}
+
+/// Digits a look-alike character may stand for, most likely first, in a token mostly written
+/// in `script`.
+fn lookalike(c: char, script: Script) -> Option<&'static [u8]> {
     Some(match c {
         'O' | 'o' | 'D' | 'Q' | 'U' | '°' | 'ο' | 'О' | 'о' => &[0],
         'I' | 'l' | '|' | 'i' | '!' | 'L' | 'j' | 'J' | 'í' | 'ı' => &[1],
@@ -377,9 +400,12 @@ fn lookalike(c: char, mixed: bool) -> Option<&'static [u8]> {
         'B' => &[8],
         'g' | 'q' => &[9],
         'A' => &[4],
-        // Bengali digits that look like other ASCII digits: ৪ (4) like 8, ৭ (7) like 9.
-        '৪' if mixed => &[4, 8],
-        '৭' if mixed => &[7, 9],
+        // Bengali digits that look like other ASCII digits: ৪ (4) like 8, ৭ (7) like 9 — and
+        // the other way round among Bengali digits (the English model reads ৪ as 8).
+        '৪' if script == Script::Ascii => &[4, 8],
+        '৭' if script == Script::Ascii => &[7, 9],
+        '8' if script == Script::Bengali => &[4, 8],
+        '9' if script == Script::Bengali => &[7, 9],
         _ => return None,
     })
 }
@@ -387,7 +413,7 @@ fn lookalike(c: char, mixed: bool) -> Option<&'static [u8]> {
 /// Whether `c` is a letter or sign OCR often reads in place of a digit (`O`, `l`, `S`, `B` …;
 /// see [`repair_ocr`]). Digits themselves are not look-alikes.
 pub fn is_lookalike(c: char) -> bool {
-    digit_value(c).is_none() && lookalike(c, true).is_some()
+    digit_value(c).is_none() && lookalike(c, Script::Ascii).is_some()
 }
 
 /// Read an OCR token as an IMEI, repairing letter/digit look-alikes (O→0, l→1, S→5, B→8 …)
@@ -405,14 +431,12 @@ pub fn repair_ocr(token: &str) -> Result<OcrImei, OcrImeiError> {
     if chars.len() != 15 {
         return Err(OcrImeiError::WrongLength(chars.len()));
     }
-    let ascii = chars.iter().filter(|c| c.is_ascii_digit()).count();
-    let bengali = chars.iter().filter(|c| ('০'..='৯').contains(*c)).count();
-    let mixed = ascii > bengali;
+    let script = Script::of(&chars);
     // Per position: the candidate digits, and whether it is a look-alike.
     let mut options: Vec<(&[u8], bool)> = Vec::with_capacity(15);
     const DIGITS: [[u8; 1]; 10] = [[0], [1], [2], [3], [4], [5], [6], [7], [8], [9]];
     for &c in &chars {
-        if let Some(alts) = lookalike(c, mixed) {
+        if let Some(alts) = lookalike(c, script) {
             options.push((alts, true));
         } else if let Some(d) = digit_value(c) {
             options.push((&DIGITS[usize::from(d)], false));
@@ -601,6 +625,15 @@ mod tests {
             (
                 "49015420323751৪",
                 ok("490154203237518", Some("repaired ৪→8 at 15")),
+            ),
+            // The other way round: an ASCII 8 or 9 among Bengali digits is a misread ৪ or ৭.
+            (
+                "৩৫৯০ ৩৮০৫ ৯৩০৩ ০৫8",
+                ok("359038059303054", Some("repaired 8→4 at 15")),
+            ),
+            (
+                "৪৯০১৫৪২০৩২৩9৫১৮",
+                ok("490154203237518", Some("repaired 9→7 at 12")),
             ),
             // Four look-alikes: too many to trust.
             ("4OO154OO3237518", Err(OcrImeiError::TooManyRepairs(4))),

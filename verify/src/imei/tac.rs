@@ -246,7 +246,34 @@ pub fn brand_family(name: &str) -> Option<&'static str> {
             .find(|(_, names)| names.contains(&s))
             .map(|(k, _)| *k)
     };
-    find(&joined).or_else(|| w.iter().find_map(|x| find(x)))
+    find(&joined)
+        .or_else(|| w.iter().find_map(|x| find(x)))
+        .or_else(|| w.iter().find_map(|x| misread_family(x)))
+}
+
+/// The family a word names when OCR misread one letter of it (`Sarmsung`, `Galasy`, `Xiaorni`
+/// → one edit; two for names of eight letters or more): only words of five letters or more,
+/// and only when a single family is that close, so short names (`Vivo`, `Oppo`) never blur.
+fn misread_family(word: &str) -> Option<&'static str> {
+    let n = word.chars().count();
+    if n < 5 || !word.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let most = if n >= 8 { 2 } else { 1 };
+    let mut found: Option<&'static str> = None;
+    for (family, names) in FAMILIES {
+        let near = names
+            .iter()
+            .filter(|name| name.chars().count() >= 5)
+            .any(|name| strsim::levenshtein(name, word) <= most);
+        if near {
+            match found {
+                Some(f) if f != *family => return None,
+                _ => found = Some(family),
+            }
+        }
+    }
+    found
 }
 
 /// Other spellings of makers' names (not model lines: `Galaxy`, `Redmi`, `Primo` are not
@@ -334,6 +361,25 @@ pub fn brand_matches(tac_brand: &str, written_brand: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn misread_brand_names_keep_their_family() {
+        for (name, family) in [
+            ("Modet Sarmsung Galasy", Some("samsung")),
+            ("Samsng", Some("samsung")),
+            ("Xiaorni Redmi", Some("xiaomi")),
+            ("Redmi", Some("xiaomi")),
+            ("Nokla", Some("nokia")),
+            // Short names are not guessed at; nor is a word far from every maker.
+            ("Vlvo", None),
+            ("Brand", None),
+            ("Symphonie", brand_family("Symphony")),
+        ] {
+            assert_eq!(brand_family(name), family, "{name}");
+        }
+        assert!(brand_matches("Samsung", "Sarmsung Galasy A12"));
+        assert!(!brand_matches("Samsung", "Xiaomi"));
+    }
 
     #[test]
     fn maker_table() {
