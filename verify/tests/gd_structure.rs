@@ -509,6 +509,38 @@ fn gdgen_or_none() -> Option<gdgen::render::Renderer> {
 }
 
 #[test]
+fn a_scribble_by_the_addressee_is_no_signature() {
+    let Some(mut r) = gdgen_or_none() else {
+        eprintln!("skipped: fonts missing");
+        return;
+    };
+    let lines = [
+        "বাংলাদেশ পুলিশ",
+        "সাধারণ ডায়েরি",
+        "বরাবর, অফিসার ইনচার্জ",
+        "ধানমন্ডি মডেল থানা, ঢাকা",
+        "জিডি নং ১২৩৪ তারিখ ১২/০৩/২০২৪",
+        "আমার ব্যবহৃত মোবাইল ফোন হারিয়ে গিয়েছে।",
+    ];
+    // (where the pen mark is, whether it counts as the duty officer's signature)
+    for (at, signed) in [((560, 150), false), ((250, 1500), true)] {
+        let mut img = stamped_page(true, false);
+        draw(&mut img, &mut r, Mark::Scribble(BLUE, at));
+        let rep = structure::check(
+            &img,
+            &ocr_page(&lines),
+            None,
+            None,
+            &StructureConfig::default(),
+            &Deadline::none(),
+        )
+        .expect("runs");
+        let missing = rep.findings.iter().any(|f| f.code == "signature_missing");
+        assert_eq!(missing, !signed, "pen mark at {at:?}: {rep:#?}");
+    }
+}
+
+#[test]
 fn structure_findings() {
     let complete = [
         "বাংলাদেশ পুলিশ",

@@ -1596,9 +1596,40 @@ fn gd_date(lines: &[Line], reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>)
         return Some(f);
     }
     let gd_line = lines.iter().find(|l| gd_number(l).is_some());
+    // The GD number's own date label holds words or nothing, not a date (text or blank paper
+    // pasted or cloned over it): the date is missing. Another date on the page (the day of the loss, in the body) is not
+    // the GD's date and must not stand in for it.
+    if gd_line.is_some_and(date_label_holds_words) {
+        return None;
+    }
     gd_line.into_iter().chain(lines.iter()).find_map(|line| {
         let (v, s, e) = dates_in(line, 0).into_iter().next()?;
         line.field(v, s, e)
+    })
+}
+
+/// Whether a date label on `line` is followed by words (three letters or more) with at most one
+/// digit among the next 14 characters, or by nothing at all: no date, however badly read, looks
+/// like that.
+fn date_label_holds_words(line: &Line) -> bool {
+    find_labels(line, DATE_LABELS).iter().any(|hit| {
+        let i = value_start(line, hit.end);
+        let value = line
+            .chars
+            .get(i..(i + 14).min(line.chars.len()))
+            .unwrap_or_default();
+        if value.iter().all(|c| !c.is_alphanumeric()) {
+            return true;
+        }
+        let digits = value
+            .iter()
+            .filter(|&&c| imei::digit_value(c).is_some())
+            .count();
+        let letters = value
+            .iter()
+            .filter(|&&c| c.is_alphabetic() && imei::digit_value(c).is_none())
+            .count();
+        digits <= 1 && letters >= 3
     })
 }
 
@@ -2470,6 +2501,23 @@ mod tests {
             ("Date: 00/01/2024", None),
             ("updated 12/03/2024x", None),
             ("Date:", None),
+            // The GD number's date label holds words (text cloned over the date): the day of
+            // the loss in the body does not stand in for it.
+            (
+                "জিডি নং: ৯৭০ তারিখ: প্রজাতন্ত্রী বাংলাদেশ\nগত ২৭/১১/২০২২ তারিখ আনুমানিক",
+                None,
+            ),
+            (
+                "GD No. 970 Date: Bangladesh Police\non 27/11/2022 at about",
+                None,
+            ),
+            // … or nothing (blank paper cloned over it).
+            ("GD No. 970 Date:\non 27/11/2022 at about", None),
+            // A badly read date still has digits: the body's date is the fallback.
+            (
+                "জিডি নং: ৯৭০ তারিখ: ২৯ নভেম ২o২২\nগত ২৭/১১/২০২২ তারিখ আনুমানিক",
+                s("2022-11-27"),
+            ),
         ] {
             assert_eq!(one(text, |f| &f.gd_date), expect, "{text}");
         }

@@ -293,9 +293,13 @@ pub fn check(
         .map(|w| w.region)
         .collect();
     let sigs = seal::find_signatures_in(&masks, &text, &rep.seals, &cfg.seal, deadline)?;
+    // The top third of a GD copy is its heading and the addressee ("বরাবর, অফিসার ইনচার্জ …",
+    // "To, The Officer-in-Charge"): the same words as a signature label, but no one signs there.
+    let top = page_h / 3;
     let labels: Vec<Region> = ocr
         .lines
         .iter()
+        .filter(|l| l.region.y + l.region.h / 2 >= top)
         .filter(|l| {
             SIGNATURE_LABELS
                 .iter()
