@@ -4,6 +4,7 @@
 //! after the version it holds, or a full snapshot in signed parts when it holds nothing usable.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use jachai_protocol::envelope::{SignedBody, StolenRequest};
@@ -53,6 +54,10 @@ pub struct Stolen {
     store: Store,
     signer: Arc<Signer>,
     cache: Arc<RwLock<Cache>>,
+    /// The newest version this process committed. A refresh that read the index just before that
+    /// commit can install an older copy after [`Stolen::remember`] ran; a lookup seeing the copy
+    /// behind this reads the index again instead of answering from it.
+    committed: Arc<AtomicU64>,
 }
 
 impl Stolen {
@@ -61,13 +66,15 @@ impl Stolen {
             store,
             signer,
             cache: Arc::new(RwLock::new(Cache::default())),
+            committed: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// One IMEI in the index, from memory. Changes made through this process are seen at once (they
     /// update the memory copy as they commit); another instance's within one [`Stolen::refresh`].
     pub async fn lookup(&self, imei: &str) -> Result<Option<StolenEntry>, StoreError> {
-        if self.cached_version().is_none() {
+        let committed = self.committed.load(Ordering::SeqCst);
+        if self.cached_version().is_none_or(|v| v < committed) {
             self.refresh().await?;
         }
         let cache = self.cache.read().map_err(|_| poisoned())?;
@@ -326,6 +333,7 @@ impl Stolen {
         .await
         .ctx("storing a stolen-index version")?;
         tx.commit().await.ctx("committing a stolen-index version")?;
+        self.committed.fetch_max(version, Ordering::SeqCst);
         self.remember(base.version, version, &delta_added, &delta_removed);
         tracing::info!(version, count, "stolen index: new version");
         Ok(Some(version))
@@ -438,4 +446,52 @@ fn poisoned() -> StoreError {
 fn digest(e: &StolenEntry) -> Result<[u8; 32], StoreError> {
     e.digest()
         .map_err(|err| StoreError::Inconsistent(format!("entry {}: {err}", e.imei)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(imei: &str) -> StolenEntry {
+        StolenEntry {
+            imei: imei.into(),
+            reported_at: "2026-11-30".into(),
+            theft_location: "Mirpur, Dhaka".into(),
+        }
+    }
+
+    /// A refresh that read the index just before a commit installs its older copy after the
+    /// commit updated memory: lookups must not answer "clear" from that copy.
+    #[tokio::test]
+    async fn a_copy_older_than_the_last_commit_is_read_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite:{}", dir.path().join("cloud.db").display());
+        let store = Store::open(&url).await.expect("store");
+        let stolen = Stolen::new(store, Arc::new(Signer::from_seed([7; 32])));
+        // The copy as a refresh read it before anything was added: version 0, empty.
+        stolen.refresh().await.expect("refresh");
+        let (version, _) = stolen
+            .apply(&[entry("490154203237518")], &[])
+            .await
+            .expect("apply");
+        assert_eq!(version, 1);
+        assert!(stolen
+            .lookup("490154203237518")
+            .await
+            .expect("lookup")
+            .is_some());
+        // The race: the stale copy lands after the commit.
+        if let Ok(mut cache) = stolen.cache.write() {
+            *cache = Cache {
+                version: Some(0),
+                entries: HashMap::new(),
+            };
+        }
+        let found = stolen.lookup("490154203237518").await.expect("lookup");
+        assert_eq!(found, Some(entry("490154203237518")));
+        assert_eq!(
+            stolen.lookup("356938035643809").await.expect("lookup"),
+            None
+        );
+    }
 }
