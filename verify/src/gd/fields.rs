@@ -713,13 +713,7 @@ fn extract_imeis(
                 continue;
             };
             let found = out.imeis.iter().any(|i| i.region.overlap(&region) > 0);
-            let digitish = line
-                .chars
-                .get(l.value_from..)
-                .unwrap_or_default()
-                .iter()
-                .filter(|&&c| imei::digit_value(c).is_some())
-                .count();
+            let digitish = digits_in(line.chars.get(l.value_from..).unwrap_or_default());
             if found || digitish < 4 {
                 continue;
             }
@@ -813,11 +807,7 @@ fn sibling_imeis(
             if gap > 2 * u64::from(value.h.max(row.h)) {
                 continue;
             }
-            let digits = line
-                .chars
-                .iter()
-                .filter(|&&c| imei::digit_value(c).is_some())
-                .count();
+            let digits = digits_in(&line.chars);
             if !SIBLING_DIGITS.contains(&digits) {
                 continue;
             }
@@ -1323,18 +1313,11 @@ fn gd_date_reread(
         for hit in find_labels(line, DATE_LABELS) {
             let i = value_start(line, hit.end);
             // A date has digits: `তারিখ` in running text (`… তারিখ আনুমানিক`) is not re-read.
-            let digits = line
-                .chars
-                .get(i..(i + 14).min(line.chars.len()))
-                .unwrap_or_default()
-                .iter()
-                .filter(|&&c| imei::digit_value(c).is_some())
-                .count();
-            if digits < 4 {
+            if digits_in(date_value(line, i)) < 4 {
                 continue;
             }
             let parse = |l: &Line| dates_in(l, 0).into_iter().next().map(|(v, _, _)| v);
-            if let Some(f) = reread_value(line, i, 14, reread, &parse) {
+            if let Some(f) = reread_value(line, i, DATE_VALUE_CHARS, reread, &parse) {
                 return Some(f);
             }
         }
@@ -1608,23 +1591,34 @@ fn gd_date(lines: &[Line], reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>)
     })
 }
 
+/// How many characters after a date label hold its value (`২৯ নভেম্বর ২০২২`, `12/03/2024`).
+const DATE_VALUE_CHARS: usize = 14;
+
+/// The characters of a date label's value starting at `i`.
+fn date_value<'l>(line: &'l Line, i: usize) -> &'l [char] {
+    line.chars
+        .get(i..(i + DATE_VALUE_CHARS).min(line.chars.len()))
+        .unwrap_or_default()
+}
+
+/// How many of `chars` are digits (ASCII or Bengali).
+fn digits_in(chars: &[char]) -> usize {
+    chars
+        .iter()
+        .filter(|&&c| imei::digit_value(c).is_some())
+        .count()
+}
+
 /// Whether a date label on `line` is followed by words (three letters or more) with at most one
-/// digit among the next 14 characters, or by nothing at all: no date, however badly read, looks
+/// digit in its value ([`DATE_VALUE_CHARS`]), or by nothing at all: no date, however badly read, looks
 /// like that.
 fn date_label_holds_words(line: &Line) -> bool {
     find_labels(line, DATE_LABELS).iter().any(|hit| {
-        let i = value_start(line, hit.end);
-        let value = line
-            .chars
-            .get(i..(i + 14).min(line.chars.len()))
-            .unwrap_or_default();
+        let value = date_value(line, value_start(line, hit.end));
         if value.iter().all(|c| !c.is_alphanumeric()) {
             return true;
         }
-        let digits = value
-            .iter()
-            .filter(|&&c| imei::digit_value(c).is_some())
-            .count();
+        let digits = digits_in(value);
         let letters = value
             .iter()
             .filter(|&&c| c.is_alphabetic() && imei::digit_value(c).is_none())
