@@ -233,7 +233,7 @@ fn squeezed_out(c: char) -> bool {
 /// Fold OCR look-alikes for Latin labels: `l`, `1`, `|`, `!`, `í` read as `i`.
 fn fold_latin(c: char) -> char {
     match c {
-        'l' | '1' | '|' | '!' | 'í' | 'ì' | 'ï' | 'j' | ']' | '[' => 'i',
+        'l' | '1' | '|' | '!' | 'í' | 'ì' | 'ï' | 'j' | ']' | '[' | '}' | '{' => 'i',
         'é' | 'è' => 'e',
         '0' => 'o',
         c => c,
@@ -544,7 +544,8 @@ struct ImeiLabel {
 /// run of Latin letters (and the marks OCR reads `I` as) one edit from `imei` after folding
 /// look-alikes, not overlapping an exact label.
 fn misread_imei_labels(line: &Line, exact: &[Hit]) -> Vec<Hit> {
-    let labelish = |c: char| c.is_ascii_alphabetic() || matches!(c, ']' | '[' | '|' | '!');
+    let labelish =
+        |c: char| c.is_ascii_alphabetic() || matches!(c, ']' | '[' | '}' | '{' | '|' | '!');
     let mut out = Vec::new();
     let mut i = 0;
     while i < line.chars.len() {
@@ -621,6 +622,8 @@ struct Candidate {
     value_region: Option<Region>,
     conf: f32,
     label: Option<ImeiLabel>,
+    /// The whole run of digit groups when it holds more digits than the candidate takes.
+    crowded: Option<String>,
 }
 
 fn extract_imeis(
@@ -690,9 +693,14 @@ fn extract_imeis(
                         value_region: own_value,
                         conf: line.conf(a.start, b.end),
                         label: label.clone(),
+                        crowded: None,
                     });
                 }
             }
+            // More digits in the run than the span takes (`৪86-781102-299540-3`: the dash
+            // after the label read as a digit): the span passes the Luhn check one time in ten
+            // by chance, so a re-read has the last word.
+            let crowded = total > target;
             for (s, e) in spans {
                 candidates.push(Candidate {
                     text: line.text(s, e),
@@ -700,6 +708,13 @@ fn extract_imeis(
                     value_region: own_value,
                     conf: line.conf(s, e),
                     label: label.clone(),
+                    crowded: crowded.then(|| {
+                        let (a, b) = (
+                            run.first().map_or(s, |g| g.start),
+                            run.last().map_or(e, |g| g.end),
+                        );
+                        line.text(a, b)
+                    }),
                 });
             }
         }
@@ -956,7 +971,17 @@ fn judge(c: Candidate, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>, out
     // misread): kept when it shares the TAC.
     let mut companions: Option<String> = None;
     let (imei, note, conf) = match first {
-        Ok((imei, note)) => (imei, note, c.conf),
+        Ok((imei, note)) => match (&c.crowded, &c.label) {
+            (Some(whole), Some(_)) => reread_keeping(
+                &mut companions,
+                whole,
+                reread(c.value_region.unwrap_or(region)),
+                sv,
+                &out.imeis,
+            )
+            .unwrap_or((imei, note, c.conf)),
+            _ => (imei, note, c.conf),
+        },
         Err(_) if c.label.is_none() && !imei_shaped(&c.text) => return,
         // Unlabelled (its label misread) but written the way IMEIs are: trust only a re-read.
         Err(_) if c.label.is_none() => {
@@ -1170,17 +1195,19 @@ fn reread_imeis(text: &str, sv: bool, conf: f32) -> Vec<(String, Option<String>,
         .flat_map(|run| {
             // More digits than an IMEI (a slot number, a digit read twice): a window of them
             // that passes the Luhn check by chance (one in ten) must at least carry a known TAC.
-            // A lone 1 or 2 first is the slot number of `IMEI 1: …` read into the value.
+            // A 1 or 2 standing first is the slot number of `IMEI 1: …` read into the value,
+            // alone or with the `ঃ`/`:` after it read as a digit (`১৪ ৮৬…`, `1 8 86…`).
             let total = run.iter().map(|g| group_len(g, &chars)).sum::<usize>();
+            let first_len = run.first().map_or(0, |g| group_len(g, &chars));
             let slot = run.len() > 1
+                && (1..=2).contains(&first_len)
                 && run.first().is_some_and(|g| {
-                    group_len(g, &chars) == 1
-                        && chars
-                            .get(g.start)
-                            .and_then(|&c| imei::digit_value(c))
-                            .is_some_and(|d| d == 1 || d == 2)
+                    chars
+                        .get(g.start)
+                        .and_then(|&c| imei::digit_value(c))
+                        .is_some_and(|d| d == 1 || d == 2)
                 });
-            let slot = slot && total == target + 1;
+            let slot = slot && total == target + first_len;
             let longer = total > target && !slot;
             let run = if slot {
                 run.get(1..).unwrap_or_default()
@@ -2056,6 +2083,7 @@ mod tests {
             ("IME] 2: 352099001761499", vec![(B, s("IMEI 2"), None)]),
             ("IME]I-1: 352099001761481", vec![(A, s("IMEI 1"), None)]),
             ("INEI 2: 352099001761499", vec![(B, s("IMEI 2"), None)]),
+            ("IME} 1 352099001761481", vec![(A, s("IMEI 1"), None)]),
             ("IMFI: 352099001761481", vec![(A, s("IMEI"), None)]),
             // Words one edit from `imei` that are 3 letters or 6+ are not labels; a bare valid
             // number is still found, unlabelled.
@@ -2117,6 +2145,35 @@ mod tests {
                 .collect();
             assert_eq!(imeis(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn a_valid_span_of_a_longer_run_is_re_read() {
+        // `IMEI 1 - 86-781102-299540-3` with the dash read as `৪`: the first fifteen digits pass
+        // the Luhn check by chance.
+        const LINE: &str = "IMEI 1 ৪86-781102-299540-3";
+        for (reread, expect) in [
+            (Some("86-781102-299540-3"), "867811022995403"),
+            // Nothing better in the re-read: what was read stays.
+            (None, "486781102299540"),
+        ] {
+            let mut asked = 0;
+            let got = extract(&page(LINE), &mut |_| {
+                asked += 1;
+                reread.map(|t| (t.to_owned(), 0.9)).into_iter().collect()
+            });
+            let imeis: Vec<&str> = got.imeis.iter().map(|i| i.imei.as_str()).collect();
+            assert_eq!(imeis, vec![expect], "{reread:?}");
+            assert_eq!(asked, 1, "{reread:?}");
+        }
+        // A run of exactly fifteen digits is not re-read.
+        let mut asked = 0;
+        let got = extract(&page("IMEI 1 86-781102-299540-3"), &mut |_| {
+            asked += 1;
+            vec![]
+        });
+        assert_eq!(got.imeis.len(), 1);
+        assert_eq!(asked, 0);
     }
 
     #[test]
@@ -2209,6 +2266,11 @@ mod tests {
         for (text, expect) in [
             ("১ ৮৬ ৪৮৯৫০২ ১৫৮০৬৬ ৫", vec!["864895021580665"]),
             ("2 86 489502 158066 5", vec!["864895021580665"]),
+            // The `ঃ` after the slot number read as a digit.
+            ("১৪ ৮৬২৪১৯৯৩১৮৮৭২৯২", vec!["862419931887292"]),
+            ("১৪ ৮৬ ৪৮৯৫০২ ১৫৮০৬৬ ৫", vec!["864895021580665"]),
+            // Two digits first, but no slot number (5) and no known TAC: not trusted.
+            ("৫৪ ৮৬২৪১৯৯৩১৮৮৭২৯২", vec![]),
             ("৮৬ ৪৮৯৫০২ ১৫৮০৬৬ ৫", vec!["864895021580665"]),
             // Not a slot number (3), and the TAC is in no table: a longer run is not trusted.
             ("3 86 489502 158066 5", vec![]),

@@ -110,10 +110,24 @@ pub fn read_page(
         .par_iter()
         .map(|seg| {
             deadline.check()?;
-            let crop = layout.crop(&ink, seg, target);
-            with_engine(&dir, &cfg.languages, Purpose::Text, |api| {
-                recognise_line(api, &crop)
-            })?
+            let read = |crop: &LineCrop| {
+                with_engine(&dir, &cfg.languages, Purpose::Text, |api| {
+                    recognise_line(api, crop)
+                })?
+            };
+            let own = read(&layout.crop(&ink, seg, target))?;
+            // A line read with little confidence (blurred photo print loses its faint strokes
+            // to binarisation) is read again from the plain grey box; the more confident
+            // reading is kept.
+            if char_conf(&own) >= PLAIN_RETRY_BELOW {
+                return Ok(own);
+            }
+            let plain = read(&plain_crop(&ink, seg, target))?;
+            Ok(if char_conf(&plain) > char_conf(&own) {
+                plain
+            } else {
+                own
+            })
         })
         .collect::<Result<_, _>>()?;
     let mut lines = Vec::with_capacity(layout.rows.len());
@@ -134,6 +148,25 @@ pub fn read_page(
         height,
         lines,
     })
+}
+
+/// Below this character-weighted confidence a page line is read a second time from its plain
+/// grey box ([`plain_crop`]).
+const PLAIN_RETRY_BELOW: f32 = 0.8;
+
+/// Mean word confidence weighted by characters; 0 for no words.
+fn char_conf(words: &[OcrWord]) -> f32 {
+    let (mut sum, mut n) = (0.0f32, 0usize);
+    for w in words {
+        let c = w.text.chars().count();
+        sum += w.conf * c as f32;
+        n += c;
+    }
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f32
+    }
 }
 
 /// How legible `page` is the way it lies: the mean OCR confidence, weighted by characters, of
@@ -231,32 +264,27 @@ pub fn read_digit_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> 
     // confident one without (the English model reads Bengali digits confidently and wrongly).
     let mut all: Vec<(bool, f32, String)> = Vec::new();
     // The text height, then larger: small, blurred digits of phone photos read better larger.
-    // Last, twice as large and sharpened, for blurred small digits.
-    for (scale, sharpen) in [(1.0f32, false), (1.5, false), (2.0, true)] {
-        let mut crop = layout.crop(&ink, &merged, target * scale);
-        if sharpen {
-            crop.image = image::imageops::unsharpen(&crop.image, 1.5, 8);
-        }
-        for lang in &cfg.digit_languages {
-            if check_languages(&dir, lang).is_err() {
-                continue;
-            }
-            let Ok(words) = with_engine(&dir, lang, Purpose::Digits, |api| {
-                recognise_line(api, &crop)
-            }) else {
-                continue;
+    // Each size twice: the segment's own ink only (neighbours' strokes gone), and the plain grey
+    // box with its contrast stretched (binarising a blurred photo thins and breaks small digits,
+    // and a digit whose strokes fell apart may be left out of the segment). Last, twice as large
+    // and sharpened.
+    let passes: [&[(f32, Prep)]; 3] = [
+        &[(1.0, Prep::OwnInk), (1.0, Prep::Plain)],
+        &[(1.5, Prep::OwnInk), (1.5, Prep::Plain)],
+        &[(2.0, Prep::Sharpened)],
+    ];
+    for pass in passes {
+        for &(scale, prep) in pass {
+            let crop = match prep {
+                Prep::OwnInk => layout.crop(&ink, &merged, target * scale),
+                Prep::Plain => plain_crop(&ink, &merged, target * scale),
+                Prep::Sharpened => {
+                    let mut c = layout.crop(&ink, &merged, target * scale);
+                    c.image = image::imageops::unsharpen(&c.image, 1.5, 8);
+                    c
+                }
             };
-            let Ok(words) = words else { continue };
-            if words.is_empty() {
-                continue;
-            }
-            let line = OcrLine::from_words(words);
-            let text = line.text.trim().to_owned();
-            if !text.chars().any(|c| c.is_numeric()) {
-                continue;
-            }
-            let valid = holds_valid_imei(&text);
-            all.push((valid, line.conf, text));
+            read_digit_crop(&crop, cfg, &dir, &mut all);
         }
         if all.iter().any(|b| b.0) {
             break;
@@ -270,6 +298,95 @@ pub fn read_digit_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> 
     all.into_iter()
         .map(|(_, conf, text)| (text, conf))
         .collect()
+}
+
+/// How a number field's crop is prepared for a digit re-read.
+#[derive(Debug, Clone, Copy)]
+enum Prep {
+    /// Only the segment's own ink ([`Layout::crop`]).
+    OwnInk,
+    /// The grey box, contrast stretched ([`plain_crop`]).
+    Plain,
+    /// Own ink, sharpened.
+    Sharpened,
+}
+
+/// Read `crop` with every digit model, adding `(holds a valid IMEI, confidence, text)` to `all`.
+fn read_digit_crop(
+    crop: &LineCrop,
+    cfg: &OcrConfig,
+    dir: &Path,
+    all: &mut Vec<(bool, f32, String)>,
+) {
+    for lang in &cfg.digit_languages {
+        if check_languages(dir, lang).is_err() {
+            continue;
+        }
+        let Ok(words) = with_engine(dir, lang, Purpose::Digits, |api| recognise_line(api, crop))
+        else {
+            continue;
+        };
+        let Ok(words) = words else { continue };
+        if words.is_empty() {
+            continue;
+        }
+        let line = OcrLine::from_words(words);
+        let text = line.text.trim().to_owned();
+        if !text.chars().any(|c| c.is_numeric()) {
+            continue;
+        }
+        let valid = holds_valid_imei(&text);
+        all.push((valid, line.conf, text));
+    }
+}
+
+/// The grey image of `seg`'s box with a margin, nothing masked, its contrast stretched so the
+/// darkest percent is black and the lightest paper white, scaled (Catmull-Rom) so its text is
+/// about `target` pixels high.
+fn plain_crop(ink: &GrayImage, seg: &Segment, target: f32) -> LineCrop {
+    let th = seg.text_h.max(1.0);
+    let vpad = (0.35 * th).ceil().max(3.0) as u32;
+    let hpad = th.ceil().max(4.0) as u32;
+    let (w, h) = ink.dimensions();
+    let x0 = seg.bbox.x.saturating_sub(hpad).min(w.saturating_sub(1));
+    let y0 = seg.bbox.y.saturating_sub(vpad).min(h.saturating_sub(1));
+    let x1 = (seg.bbox.x + seg.bbox.w + hpad).min(w).max(x0 + 1);
+    let y1 = (seg.bbox.y + seg.bbox.h + vpad).min(h).max(y0 + 1);
+    let mut img = image::imageops::crop_imm(ink, x0, y0, x1 - x0, y1 - y0).to_image();
+    let mut hist = [0usize; 256];
+    for p in img.pixels() {
+        hist[usize::from(p.0[0])] += 1;
+    }
+    let n = img.pixels().len();
+    let at = |q: usize| {
+        let mut acc = 0;
+        for (v, &c) in hist.iter().enumerate() {
+            acc += c;
+            if acc * 100 >= q * n {
+                return v as f32;
+            }
+        }
+        255.0
+    };
+    let (lo, hi) = (at(1), at(99));
+    if hi - lo >= 16.0 {
+        for p in img.pixels_mut() {
+            let v = (f32::from(p.0[0]) - lo) * 255.0 / (hi - lo);
+            p.0 = [v.clamp(0.0, 255.0) as u8];
+        }
+    }
+    let scale = (target / th).clamp(0.3, 5.0);
+    if (scale - 1.0).abs() > 0.05 {
+        let nw = ((img.width() as f32 * scale).round() as u32).max(1);
+        let nh = ((img.height() as f32 * scale).round() as u32).max(1);
+        img = image::imageops::resize(&img, nw, nh, FilterType::CatmullRom);
+    }
+    LineCrop {
+        image: img,
+        x0,
+        y0,
+        scale,
+    }
 }
 
 /// Whether `text` holds 15 digits (ASCII or Bengali, spaces and dashes between groups allowed)
