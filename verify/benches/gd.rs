@@ -7,7 +7,8 @@
 //! - median seconds per document.
 //!
 //! `cargo bench -p jachai-verify --bench gd` (options after `--`: `--count N`, `--seed S`,
-//! `--no-baseline`, `--show-misses` (with `--explain`), `--keep DIR`, and for focused tuning runs `--photo-share F`,
+//! `--no-baseline`, `--show-misses` (with `--explain`), `--keep DIR`, `--only 3,17` (verify only those
+//! documents, to look at them again), and for focused tuning runs `--photo-share F`,
 //! `--variants clean=1,paste=1`).
 
 use std::collections::BTreeSet;
@@ -26,6 +27,8 @@ struct Args {
     seed: u64,
     baseline: bool,
     show_misses: bool,
+    /// Verify only these document numbers (debugging; the figures then cover only them).
+    only: Option<Vec<usize>>,
     /// With `--show-misses`, also each finding's explanation (`--explain`).
     explain: bool,
     /// Also write every generated document and its label here (`--keep DIR`), to look at misses.
@@ -40,6 +43,7 @@ fn args() -> Args {
         seed: HELD_OUT_SEED,
         baseline: true,
         show_misses: false,
+        only: None,
         explain: false,
         keep: None,
         options: Options::default(),
@@ -51,6 +55,11 @@ fn args() -> Args {
             "--seed" => a.seed = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.seed),
             "--no-baseline" => a.baseline = false,
             "--show-misses" => a.show_misses = true,
+            "--only" => {
+                a.only = it
+                    .next()
+                    .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+            }
             "--explain" => a.explain = true,
             "--keep" => a.keep = it.next().map(std::path::PathBuf::from),
             "--photo-share" => {
@@ -148,6 +157,9 @@ fn main() {
             let label = serde_json::to_string(&g.label).expect("label to JSON");
             std::fs::write(dir.join(format!("{}.json", g.label.file)), label)
                 .expect("write kept label");
+        }
+        if a.only.as_ref().is_some_and(|only| !only.contains(&i)) {
+            continue;
         }
         let request = Request {
             kind: DocumentKind::Gd,

@@ -131,10 +131,19 @@ fn measure(img: &RgbImage, r: Region) -> Option<Measures> {
             grads.push((gx * gx + gy * gy).sqrt());
         }
     }
+    // Paper: the median of the flat background pixels, not a percentile of all of them (a tight
+    // box around dense digits and a loose one around a slanted line of text hold very
+    // different shares of ink and halo).
+    let mut flat: Vec<f32> = values
+        .iter()
+        .zip(&bg)
+        .filter(|(_, b)| **b)
+        .map(|(v, _)| *v)
+        .collect();
     values.sort_by(f32::total_cmp);
     grads.sort_by(f32::total_cmp);
     let pct = |v: &[f32], p: usize| v.get(v.len() * p / 100).copied().unwrap_or(0.0);
-    let paper = pct(&values, 80);
+    let paper = median(&mut flat);
     let ink = pct(&values, 3);
     let contrast = (paper - ink).max(1.0);
     if contrast < 25.0 {
@@ -322,6 +331,47 @@ fn field_tampered(f: &FieldBox, regions: Vec<Region>, why: &str, points: u32) ->
     .with_regions(regions)
 }
 
+/// The pixel checks on the fields ([`consistency`] and [`field_clones`]) on the image as
+/// captured. Both read text lines as running left to right; a page photographed turned a
+/// quarter (lines running up or down the image) is measured on the image turned back a quarter
+/// — a lossless reordering of pixels, so the paper noise survives — and the findings' regions
+/// are given in the captured image's coordinates.
+pub fn pixel_checks(
+    img: &RgbImage,
+    fields: &[FieldBox],
+    lines: &[Region],
+    cfg: &TamperConfig,
+    deadline: &crate::deadline::Deadline,
+) -> Vec<Finding> {
+    let tall = lines.iter().filter(|l| l.h > l.w).count();
+    if tall * 2 <= lines.len() {
+        let mut out = consistency(img, fields, lines, cfg);
+        out.extend(field_clones(img, fields, lines, cfg, deadline, &|r| r));
+        return out;
+    }
+    let h = img.height();
+    // rotate90 (clockwise): (x, y) → (h − 1 − y, x).
+    let turn = |r: Region| Region::new(h.saturating_sub(r.y + r.h), r.x, r.h, r.w);
+    let back = |r: Region| Region::new(r.y, h.saturating_sub(r.x + r.w), r.h, r.w);
+    let turned = image::imageops::rotate90(img);
+    let fields: Vec<FieldBox> = fields
+        .iter()
+        .map(|f| FieldBox {
+            region: turn(f.region),
+            ..f.clone()
+        })
+        .collect();
+    let lines: Vec<Region> = lines.iter().map(|l| turn(*l)).collect();
+    let mut out = consistency(&turned, &fields, &lines, cfg);
+    out.extend(field_clones(&turned, &fields, &lines, cfg, deadline, &back));
+    for f in &mut out {
+        for r in &mut f.regions {
+            *r = back(*r);
+        }
+    }
+    out
+}
+
 /// Core-forensics findings whose regions overlap a field: one `field_tampered` finding each,
 /// weighing `overlap_factor` times the original (the original finding stays in the report).
 pub fn over_fields(findings: &[Finding], fields: &[FieldBox], cfg: &TamperConfig) -> Vec<Finding> {
@@ -423,6 +473,9 @@ impl Small {
     }
 }
 
+/// How far from ink (pixels) the paper must be to count in the clone check's noise match.
+const CLONE_CLEAR_OF_INK: u32 = 1;
+
 /// Text cloned over a field: each chunk of a field box is looked for along every other text
 /// line; a place that matches in shape (ZNCC) *and* in paper noise is where it was copied
 /// from. The same words printed twice match in shape only.
@@ -432,6 +485,7 @@ pub fn field_clones(
     lines: &[Region],
     cfg: &TamperConfig,
     deadline: &crate::deadline::Deadline,
+    to_input: &dyn Fn(Region) -> Region,
 ) -> Vec<Finding> {
     const K: u32 = 4;
     let small = Small::of(img, K);
@@ -492,7 +546,12 @@ pub fn field_clones(
                     };
                     let s = Region::new(x, y, chunk.w, chunk.h);
                     if let crate::forensics::copy_move::residual::ResidualMatch::Correlation(r) =
-                        crate::forensics::copy_move::residual::residual_match(img, s, chunk)
+                        crate::forensics::copy_move::residual::residual_match_clear(
+                            img,
+                            s,
+                            chunk,
+                            CLONE_CLEAR_OF_INK,
+                        )
                     {
                         corr = Some(corr.map_or(r, |c: f32| c.max(r)));
                     }
@@ -504,6 +563,7 @@ pub fn field_clones(
         }
         if let Some(&(source, _, r)) = hits.first() {
             let (en, bn) = field_name(&f.field);
+            let at = to_input(source);
             let mut regions: Vec<Region> = hits.iter().map(|h| h.1).collect();
             regions.push(source);
             out.push(
@@ -514,11 +574,11 @@ pub fn field_clones(
                     cfg.points.max(60),
                     format!(
                         "Part of the {en} {} is a copy of the page at ({}, {}), paper grain included (correlation {r:.2}): it was pasted over from elsewhere on the page.",
-                        f.value, source.x, source.y
+                        f.value, at.x, at.y
                     ),
                     format!(
                         "{bn} {}-এর একটি অংশ পাতার ({}, {}) জায়গা থেকে কাগজের দানাসহ হুবহু কপি করা: এটি পাতার অন্য জায়গা থেকে এনে বসানো হয়েছে।",
-                        f.value, source.x, source.y
+                        f.value, at.x, at.y
                     ),
                 )
                 .with_regions(regions),
@@ -632,7 +692,8 @@ mod tests {
             std::slice::from_ref(&f),
             &lines,
             &TamperConfig::default(),
-            &none
+            &none,
+            &|r| r,
         )
         .is_empty());
         let mut cloned = img.clone();
@@ -642,9 +703,75 @@ mod tests {
                 cloned.put_pixel(300 + x, 240 + y, p);
             }
         }
-        let found = field_clones(&cloned, &[f], &lines, &TamperConfig::default(), &none);
+        let found = field_clones(
+            &cloned,
+            &[f],
+            &lines,
+            &TamperConfig::default(),
+            &none,
+            &|r| r,
+        );
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].severity, Severity::Critical);
+    }
+
+    /// `r` of a `w`×`h` image in the image turned a quarter anticlockwise (`rotate270`).
+    fn anticlockwise(r: Region, w: u32) -> Region {
+        Region::new(r.y, w - r.x - r.w, r.h, r.w)
+    }
+
+    #[test]
+    fn a_page_photographed_turned_a_quarter_is_checked_along_its_lines() {
+        let none = crate::deadline::Deadline::none();
+        let cfg = TamperConfig::default();
+        let (img, lines) = page();
+        let w = img.width();
+        let f = field(Region::new(200, 240, 300, 30));
+        let turned_lines: Vec<Region> = lines.iter().map(|l| anticlockwise(*l, w)).collect();
+        let turned_field = FieldBox {
+            region: anticlockwise(f.region, w),
+            ..f.clone()
+        };
+        // Genuine: nothing, turned or not.
+        let turned = image::imageops::rotate270(&img);
+        let found = pixel_checks(
+            &turned,
+            std::slice::from_ref(&turned_field),
+            &turned_lines,
+            &cfg,
+            &none,
+        );
+        assert!(found.is_empty(), "{found:#?}");
+        // Pasted digits over the field: found, with regions over the field as captured.
+        let mut pasted = img.clone();
+        for y in 240..270 {
+            for x in 300..420 {
+                let ink = y > 246 && y < 264 && (x / 5) % 3 == 0;
+                let v = if ink { 40 } else { 221 };
+                pasted.put_pixel(x, y, Rgb([v, v, v]));
+            }
+        }
+        let turned = image::imageops::rotate270(&pasted);
+        let found = pixel_checks(
+            &turned,
+            std::slice::from_ref(&turned_field),
+            &turned_lines,
+            &cfg,
+            &none,
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let paste = anticlockwise(Region::new(300, 240, 120, 30), w);
+        assert!(
+            found[0]
+                .regions
+                .iter()
+                .all(|r| r.overlap(&turned_field.region) > 0),
+            "{found:#?}"
+        );
+        assert!(
+            found[0].regions.iter().any(|r| r.overlap(&paste) > 0),
+            "{found:#?}"
+        );
     }
 
     #[test]
