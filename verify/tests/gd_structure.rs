@@ -541,6 +541,83 @@ fn a_scribble_by_the_addressee_is_no_signature() {
 }
 
 #[test]
+fn a_signature_read_as_a_short_word_is_still_a_signature() {
+    let Some(mut r) = gdgen_or_none() else {
+        eprintln!("skipped: fonts missing");
+        return;
+    };
+    let lines = ["বাংলাদেশ পুলিশ", "সাধারণ ডায়েরি", "জিডি নং ১২৩৪ তারিখ ১২/০৩/২০২৪"];
+    let mut img = stamped_page(true, false);
+    draw(&mut img, &mut r, Mark::Scribble(BLUE, (250, 1500)));
+    // Large print (75 px words), and OCR read the whole scribble as `wy` with middling
+    // confidence: a box no taller than the print, but far wider per letter.
+    let mut ocr = ocr_page(&lines);
+    for w in ocr.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
+        w.region.h = 75;
+    }
+    ocr.lines.push(OcrLine::from_words(vec![OcrWord {
+        text: "wy".into(),
+        region: Region::new(240, 1450, 300, 100),
+        conf: 0.55,
+    }]));
+    let rep = structure::check(
+        &img,
+        &ocr,
+        None,
+        None,
+        &StructureConfig::default(),
+        &Deadline::none(),
+    )
+    .expect("runs");
+    assert!(
+        !rep.findings.iter().any(|f| f.code == "signature_missing"),
+        "{rep:#?}"
+    );
+}
+
+#[test]
+fn a_signature_with_an_underline_is_a_signature() {
+    let lines = ["বাংলাদেশ পুলিশ", "সাধারণ ডায়েরি", "জিডি নং ১২৩৪ তারিখ ১২/০৩/২০২৪"];
+    let mut img = stamped_page(true, false);
+    // A small flourish running into a long straight stroke: mostly straight ink, still a pen's.
+    let mut prev = None;
+    for i in 0..200 {
+        let t = i as f32 / 200.0;
+        let x = 250.0 + 40.0 * t;
+        let y = 1500.0 - 25.0 * (t * 6.0).sin().abs();
+        if let Some((px, py)) = prev {
+            for o in 0..3 {
+                let o = o as f32 * 0.7;
+                draw_line_segment_mut(&mut img, (px, py + o), (x, y + o), Rgb(BLUE));
+            }
+        }
+        prev = Some((x, y));
+    }
+    for o in 0..3 {
+        let o = o as f32 * 0.7;
+        draw_line_segment_mut(
+            &mut img,
+            (290.0, 1500.0 + o),
+            (560.0, 1505.0 + o),
+            Rgb(BLUE),
+        );
+    }
+    let rep = structure::check(
+        &img,
+        &ocr_page(&lines),
+        None,
+        None,
+        &StructureConfig::default(),
+        &Deadline::none(),
+    )
+    .expect("runs");
+    assert!(
+        !rep.findings.iter().any(|f| f.code == "signature_missing"),
+        "{rep:#?}"
+    );
+}
+
+#[test]
 fn structure_findings() {
     let complete = [
         "বাংলাদেশ পুলিশ",

@@ -1721,12 +1721,22 @@ fn name_field(
 }
 
 fn make_name(line: &Line, a: usize, b: usize) -> Option<Field> {
+    let mut a = a;
+    while a < b
+        && line.chars.get(a).is_some_and(|&c| {
+            matches!(c, '"' | '\'' | '”' | '’' | '“' | '‘' | '(' | '|' | '_') || c.is_whitespace()
+        })
+    {
+        a += 1;
+    }
     let mut b = b;
     while b > a
-        && line
-            .chars
-            .get(b - 1)
-            .is_some_and(|&c| matches!(c, '.' | ':' | 'ঃ' | '-'))
+        && line.chars.get(b - 1).is_some_and(|&c| {
+            matches!(
+                c,
+                '.' | ':' | 'ঃ' | '-' | '"' | '\'' | '”' | '’' | '“' | '‘' | ')' | '|' | '।'
+            )
+        })
     {
         b -= 1;
     }
@@ -1793,7 +1803,25 @@ fn thana_district(lines: &[Line]) -> (Option<Field>, Option<Field>) {
                     district_addr = district_after_suffix(lines, n, hit.end, &stops);
                 }
             } else if thana_label.is_none() {
-                thana_label = name_after(line, after, &stops, 4);
+                // A name after the label is the thana only in the label form (`থানা: মিরপুর`,
+                // `Police Station - Mirpur`, or the label first on its line). After `<garbled>
+                // থানা, দিনাজপুর` it is the district.
+                let first = line
+                    .chars
+                    .get(..hit.start)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|c| !c.is_alphanumeric());
+                let comma = line
+                    .chars
+                    .get(hit.end..after)
+                    .unwrap_or_default()
+                    .contains(&',');
+                if colon || (first && !comma) {
+                    thana_label = name_after(line, after, &stops, 4);
+                } else if district_addr.is_none() {
+                    district_addr = district_after_suffix(lines, n, hit.end, &stops);
+                }
             }
         }
         for hit in find_labels(line, DISTRICT_LABELS) {
@@ -2615,6 +2643,15 @@ mod tests {
             ("জেলাঃ সিলেট", None, Some("সিলেট")),
             ("জিডি নং ১২৩৪", None, None),
             ("থানাঃ ১২৩", None, None),
+            // The thana's name garbled before the label: the name after it is the district,
+            // not the thana.
+            ("81101 Police Station, Dinajpur", None, Some("Dinajpur")),
+            ("_ ‘ থানা, দিনাজপুর”", None, Some("দিনাজপুর")),
+            (
+                "81101 Police Station, Dinajpur\n'বিরল থানা,\nদিনাজপুর",
+                Some("বিরল"),
+                Some("Dinajpur"),
+            ),
         ];
         for (text, thana, district) in rows {
             let f = fields(text);

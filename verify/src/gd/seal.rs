@@ -967,7 +967,9 @@ pub fn find_signatures_in(
                 .count();
             let thin = (1.0 - stroke / (0.008 * wf).max(2.0)).clamp(0.0, 1.0);
             let sparse = (1.0 - fill / 0.4).clamp(0.0, 1.0);
-            let curvy = (1.0 - straight / 0.5).clamp(0.0, 1.0);
+            // Rules and frames are nearly all straight runs; a signature may carry a straight
+            // underline stroke, so only a mostly straight block loses.
+            let curvy = (1.0 - (straight - 0.3) / 0.6).clamp(0.0, 1.0);
             let alone = match neighbours {
                 0 => 1.0,
                 1 => 0.6,

@@ -286,9 +286,13 @@ pub fn check(
         .iter()
         .flat_map(|l| &l.words)
         .filter(|w| {
+            // A scribble read as a few letters is also far wider per letter than print.
+            let chars = w.text.chars().count().max(1) as f32;
             w.conf >= cfg.sure_text_conf
                 || (w.conf >= cfg.min_text_conf
-                    && (typical == 0.0 || w.region.h as f32 <= cfg.max_text_height_ratio * typical))
+                    && (typical == 0.0
+                        || (w.region.h as f32 <= cfg.max_text_height_ratio * typical
+                            && w.region.w as f32 / chars <= MAX_PRINT_WIDTH_PER_CHAR * typical)))
         })
         .map(|w| w.region)
         .collect();
@@ -327,6 +331,10 @@ pub fn check(
     }
     Ok(rep)
 }
+
+/// Widest a middling-confidence word may be per character, in text heights, to count as print
+/// (print runs about half a height per character; `wy` read off a zigzag signature ran 1.8).
+const MAX_PRINT_WIDTH_PER_CHAR: f32 = 1.2;
 
 /// Whether `a` is within a few of `label`'s heights of it (above, below or beside).
 fn near(a: &Region, label: &Region) -> bool {
