@@ -540,6 +540,19 @@ fn a_scribble_by_the_addressee_is_no_signature() {
     }
 }
 
+/// The structure check with default settings, no thana or district typed.
+fn check_defaults(img: &RgbImage, ocr: &OcrPage) -> structure::StructureReport {
+    structure::check(
+        img,
+        ocr,
+        None,
+        None,
+        &StructureConfig::default(),
+        &Deadline::none(),
+    )
+    .expect("runs")
+}
+
 #[test]
 fn a_signature_read_as_a_short_word_is_still_a_signature() {
     let Some(mut r) = gdgen_or_none() else {
@@ -560,15 +573,7 @@ fn a_signature_read_as_a_short_word_is_still_a_signature() {
         region: Region::new(240, 1450, 300, 100),
         conf: 0.55,
     }]));
-    let rep = structure::check(
-        &img,
-        &ocr,
-        None,
-        None,
-        &StructureConfig::default(),
-        &Deadline::none(),
-    )
-    .expect("runs");
+    let rep = check_defaults(&img, &ocr);
     assert!(
         !rep.findings.iter().any(|f| f.code == "signature_missing"),
         "{rep:#?}"
@@ -602,15 +607,7 @@ fn a_signature_with_an_underline_is_a_signature() {
             Rgb(BLUE),
         );
     }
-    let rep = structure::check(
-        &img,
-        &ocr_page(&lines),
-        None,
-        None,
-        &StructureConfig::default(),
-        &Deadline::none(),
-    )
-    .expect("runs");
+    let rep = check_defaults(&img, &ocr_page(&lines));
     assert!(
         !rep.findings.iter().any(|f| f.code == "signature_missing"),
         "{rep:#?}"

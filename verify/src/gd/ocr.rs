@@ -185,25 +185,16 @@ pub fn legibility(page: &RgbImage, cfg: &OcrConfig, lines: usize) -> f32 {
     widest.sort_by_key(|s| std::cmp::Reverse(s.bbox.w));
     widest.truncate(lines);
     let target = cfg.target_height.clamp(8, 200) as f32;
-    let (mut sum, mut chars) = (0.0f32, 0usize);
+    let mut words: Vec<OcrWord> = Vec::new();
     for seg in widest {
         let crop = layout.crop(&ink, seg, target);
-        let Ok(Ok(words)) = with_engine(&dir, &cfg.languages, Purpose::Text, |api| {
+        if let Ok(Ok(read)) = with_engine(&dir, &cfg.languages, Purpose::Text, |api| {
             recognise_line(api, &crop)
-        }) else {
-            continue;
-        };
-        for w in words {
-            let n = w.text.chars().count();
-            sum += w.conf * n as f32;
-            chars += n;
+        }) {
+            words.extend(read);
         }
     }
-    if chars == 0 {
-        0.0
-    } else {
-        sum / chars as f32
-    }
+    char_conf(&words)
 }
 
 /// Re-read a number field in `region` of `page` with digit-only settings: every model in

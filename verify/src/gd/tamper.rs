@@ -625,6 +625,17 @@ mod tests {
         (img, lines)
     }
 
+    /// Pasted digits: noiseless paper and ink over part of line 4 (x 300–420).
+    fn paste_digits(img: &mut RgbImage) {
+        for y in 240..270 {
+            for x in 300..420 {
+                let ink = y > 246 && y < 264 && (x / 5) % 3 == 0;
+                let v = if ink { 40 } else { 221 };
+                img.put_pixel(x, y, Rgb([v, v, v]));
+            }
+        }
+    }
+
     fn field(region: Region) -> FieldBox {
         FieldBox {
             field: "imeis".into(),
@@ -663,14 +674,7 @@ mod tests {
     #[test]
     fn clean_paste_over_a_field_is_flagged() {
         let (mut img, lines) = page();
-        // Pasted digits: noiseless paper and ink over part of line 4.
-        for y in 240..270 {
-            for x in 300..420 {
-                let ink = y > 246 && y < 264 && (x / 5) % 3 == 0;
-                let v = if ink { 40 } else { 221 };
-                img.put_pixel(x, y, Rgb([v, v, v]));
-            }
-        }
+        paste_digits(&mut img);
         let f = field(Region::new(200, 240, 300, 30));
         let found = consistency(&img, &[f], &lines, &TamperConfig::default());
         assert_eq!(found.len(), 1, "{found:#?}");
@@ -744,13 +748,7 @@ mod tests {
         assert!(found.is_empty(), "{found:#?}");
         // Pasted digits over the field: found, with regions over the field as captured.
         let mut pasted = img.clone();
-        for y in 240..270 {
-            for x in 300..420 {
-                let ink = y > 246 && y < 264 && (x / 5) % 3 == 0;
-                let v = if ink { 40 } else { 221 };
-                pasted.put_pixel(x, y, Rgb([v, v, v]));
-            }
-        }
+        paste_digits(&mut pasted);
         let turned = image::imageops::rotate270(&pasted);
         let found = pixel_checks(
             &turned,
