@@ -5,20 +5,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/jachai-target}"
 export JACHAI_SHARED_DATA="${JACHAI_SHARED_DATA:-$repo/../shared/data}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# Debian packages the project needs; installed only when missing (apt-get update first, as on a bare machine).
-need_debs() {
-    local missing=()
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "==> installing Debian packages: ${missing[*]}"
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-}
+# need_debs: Debian packages the project needs, installed only when missing.
+source "$repo/scripts/debs.sh"
 
 # pkg-config for -sys crates; ca-certificates so cargo reaches crates.io on a bare machine.
 # OCR: libtesseract with Bengali (fast + script model), English and Thai (scam images) data; clang for tesseract-sys'
