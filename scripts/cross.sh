@@ -46,29 +46,41 @@ target_debs=(libtesseract-dev libleptonica-dev libfontconfig-dev libinput-dev li
     libc6-dev libstdc++-12-dev)
 
 # On the host: the cross gcc (linker, C compiler for cc), pkg-config, clang for bindgen, `file`.
-need_debs "gcc-$gnu" pkg-config clang libclang-dev file ca-certificates
+need_debs "gcc-$gnu" pkg-config clang libclang-dev file ca-certificates debian-archive-keyring
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$triple"; then
     echo "==> rustup target add $triple"
     rustup target add "$triple"
 fi
 
-# The sysroot: apt with its own state and cache (architecture $debarch, the host's sources) resolves
-# target_debs against an empty system, downloads them and `dpkg -x` unpacks them. Rebuilt only when the
-# package list changes; delete the folder to refresh it. No root needed for this part.
+# The sysroot: apt with its own state, cache and sources (Debian $suite for $debarch; the Pi runs Debian 12 or
+# Raspberry Pi OS 12, whatever the host runs) resolves target_debs against an empty system, downloads them and
+# `dpkg-deb -x` unpacks them. Rebuilt only when the list, suite or mirror changes; delete the folder to
+# refresh it. No root needed for this part.
+suite="${JACHAI_CROSS_SUITE:-bookworm}"
+mirror="${JACHAI_CROSS_MIRROR:-http://deb.debian.org/debian}"
+security="${JACHAI_CROSS_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 base="${JACHAI_SYSROOT_DIR:-$HOME/.cache/jachai-sysroot}"
 sysroot="$base/$debarch"
 mkdir -p "$base"
 exec 9>"$base/$debarch.lock"
 flock 9
 stamp="$sysroot/.jachai-sysroot"
-if [ "$(cat "$stamp" 2>/dev/null)" != "${target_debs[*]}" ]; then
+want_stamp="$suite $mirror $security: ${target_debs[*]}"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want_stamp" ]; then
     started=$EPOCHREALTIME
-    echo "==> sysroot for $debarch in $sysroot: ${target_debs[*]}"
+    echo "==> sysroot for $debarch ($suite) in $sysroot: ${target_debs[*]}"
     apt_dir="$base/$debarch.apt"
-    rm -rf "$sysroot" "$apt_dir/cache"
-    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+    rm -rf "$sysroot" "$apt_dir"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/sources.list.d"
     : >"$apt_dir/status"
+    keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    {
+        echo "deb [arch=$debarch signed-by=$keyring] $mirror $suite main"
+        echo "deb [arch=$debarch signed-by=$keyring] $mirror $suite-updates main"
+        echo "deb [arch=$debarch signed-by=$keyring] $security $suite-security main"
+    } >"$apt_dir/sources.list"
     apt_opts=(-o "APT::Architecture=$debarch" -o "APT::Architectures=$debarch"
+        -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
         -o "Dir::State=$apt_dir" -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::status=$apt_dir/status"
         -o "Dir::Cache=$apt_dir/cache" -o "Dir::Cache::archives=$apt_dir/cache/archives"
         -o APT::Install-Recommends=false -o APT::Sandbox::User="$(id -un)")
@@ -83,7 +95,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "${target_debs[*]}" ]; then
         ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$sysroot$(readlink "$link")")" "$link"
     done
     rm -rf "$apt_dir/cache"
-    echo "${target_debs[*]}" >"$stamp"
+    echo "$want_stamp" >"$stamp"
     echo "==> sysroot ready: $(du -sh "$sysroot" | cut -f1), $(awk "BEGIN{printf \"%.0f\", $EPOCHREALTIME - $started}") s"
 fi
 flock -u 9
