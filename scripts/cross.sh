@@ -32,7 +32,7 @@ for a in "$@"; do
         --release) profile=release ;;
         --profile=*) profile=${a#--profile=} ;;
     esac
-    [ "$prev" = "--profile" ] && profile=$a
+    if [ "$prev" = "--profile" ]; then profile=$a; fi
     prev=$a
 done
 [ "$profile" = dev ] && profile=debug
@@ -47,7 +47,7 @@ target_debs=(libtesseract-dev libleptonica-dev libfontconfig-dev libinput-dev li
 
 # On the host: the cross gcc (linker, C compiler for cc), pkg-config, clang for bindgen, `file`.
 need_debs "gcc-$gnu" pkg-config clang libclang-dev file ca-certificates debian-archive-keyring
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$triple"; then
+if command -v rustup >/dev/null && ! grep -qx "$triple" <<<"$(rustup target list --installed)"; then
     echo "==> rustup target add $triple"
     rustup target add "$triple"
 fi
