@@ -181,6 +181,10 @@ async fn a_token_from_the_console_enrolls_a_fresh_kiosk_which_then_syncs_a_case_
             before == after,
             "a refused enrollment changed the kiosk's files"
         );
+        assert!(
+            !etc.join(".kiosk.key.pending").exists(),
+            "a refused enrollment leaves no key behind"
+        );
 
         cloud.close().await;
         s.stop().await;

@@ -251,71 +251,80 @@ pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
         .map_err(|e| EnrollError::Key(e.to_string()))?;
     let pending = write(dir, PENDING_KEY, key.serialize_pem().as_bytes(), 0o600)?;
 
-    let resp = http
-        .post(format!("{base}{ENROLL_PATH}"))
-        .json(&EnrollRequest {
-            token: opts.token.trim().to_string(),
-            csr_pem,
-        })
-        .send()
-        .await
-        .map_err(|e| EnrollError::Http(format!("{e:#}")))?;
-    let status = resp.status();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| EnrollError::Http(e.to_string()))?;
-    if !status.is_success() {
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(str::to_string);
-        return Err(EnrollError::Refused {
-            status: status.as_u16(),
-            code: text("error").unwrap_or_else(|| "unknown".into()),
-            message: text("message")
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect()),
-        });
-    }
-    let answer: EnrollResponse = serde_json::from_slice(&body)
-        .map_err(|e| EnrollError::BadAnswer(format!("not an enrollment answer: {e}")))?;
-    check_answer(&answer, &key.public_key_der(), opts.expect_kiosk.as_ref())?;
+    // A refused or unusable answer changes nothing in `dir` (every check comes before the first write);
+    // whatever fails, no stray key is left behind.
+    let outcome: Result<Enrolled, EnrollError> = async {
+        let resp = http
+            .post(format!("{base}{ENROLL_PATH}"))
+            .json(&EnrollRequest {
+                token: opts.token.trim().to_string(),
+                csr_pem,
+            })
+            .send()
+            .await
+            .map_err(|e| EnrollError::Http(format!("{e:#}")))?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| EnrollError::Http(e.to_string()))?;
+        if !status.is_success() {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(str::to_string);
+            return Err(EnrollError::Refused {
+                status: status.as_u16(),
+                code: text("error").unwrap_or_else(|| "unknown".into()),
+                message: text("message")
+                    .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect()),
+            });
+        }
+        let answer: EnrollResponse = serde_json::from_slice(&body)
+            .map_err(|e| EnrollError::BadAnswer(format!("not an enrollment answer: {e}")))?;
+        check_answer(&answer, &key.public_key_der(), opts.expect_kiosk.as_ref())?;
 
-    let mut ca = answer.broker_ca_pem.clone();
-    if !ca.ends_with('\n') {
-        ca.push('\n');
+        let mut ca = answer.broker_ca_pem.clone();
+        if !ca.ends_with('\n') {
+            ca.push('\n');
+        }
+        write(dir, "ca.crt", ca.as_bytes(), 0o644)?;
+        write(
+            dir,
+            "cloud-signing.pub",
+            format!("{}\n", answer.signing_key.trim()).as_bytes(),
+            0o644,
+        )?;
+        write(dir, "kiosk.crt", answer.certificate_pem.as_bytes(), 0o644)?;
+        let key_path = dir.join("kiosk.key");
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Some(gid) = opts.key_gid {
+            std::os::unix::fs::chown(&pending, None, Some(gid)).map_err(io_err(&pending))?;
+            fs::set_permissions(&pending, fs::Permissions::from_mode(0o640))
+                .map_err(io_err(&pending))?;
+        }
+        fs::rename(&pending, &key_path).map_err(io_err(&key_path))?;
+        fsutil::sync_dir(dir).map_err(io_err(dir))?;
+        write(
+            dir,
+            "sync.env",
+            format!(
+                "# Written by `jachai-sync enroll`; read by jachai-sync.service.\nJACHAI_KIOSK_ID={}\nJACHAI_BROKER={}\n",
+                answer.kiosk, answer.broker
+            )
+            .as_bytes(),
+            0o644,
+        )?;
+        Ok(Enrolled {
+            kiosk: answer.kiosk,
+            broker: answer.broker,
+            signing_key_id: answer.signing_key_id,
+            not_after: answer.not_after,
+        })
     }
-    write(dir, "ca.crt", ca.as_bytes(), 0o644)?;
-    write(
-        dir,
-        "cloud-signing.pub",
-        format!("{}\n", answer.signing_key.trim()).as_bytes(),
-        0o644,
-    )?;
-    write(dir, "kiosk.crt", answer.certificate_pem.as_bytes(), 0o644)?;
-    let key_path = dir.join("kiosk.key");
-    use std::os::unix::fs::PermissionsExt as _;
-    if let Some(gid) = opts.key_gid {
-        std::os::unix::fs::chown(&pending, None, Some(gid)).map_err(io_err(&pending))?;
-        fs::set_permissions(&pending, fs::Permissions::from_mode(0o640))
-            .map_err(io_err(&pending))?;
+    .await;
+    if outcome.is_err() {
+        let _ = fs::remove_file(&pending);
     }
-    fs::rename(&pending, &key_path).map_err(io_err(&key_path))?;
-    fsutil::sync_dir(dir).map_err(io_err(dir))?;
-    write(
-        dir,
-        "sync.env",
-        format!(
-            "# Written by `jachai-sync enroll`; read by jachai-sync.service.\nJACHAI_KIOSK_ID={}\nJACHAI_BROKER={}\n",
-            answer.kiosk, answer.broker
-        )
-        .as_bytes(),
-        0o644,
-    )?;
-    Ok(Enrolled {
-        kiosk: answer.kiosk,
-        broker: answer.broker,
-        signing_key_id: answer.signing_key_id,
-        not_after: answer.not_after,
-    })
+    outcome
 }
 
 /// A group's id from its name (`/etc/group`) or a number.
