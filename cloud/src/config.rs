@@ -32,6 +32,48 @@ pub struct Config {
     /// Notifications on status change (webhook, SMS gateway); none when the section is absent.
     #[serde(default)]
     pub notify: Option<NotifyConfig>,
+    /// Kiosk enrollment: the kiosk CA, what enrolled kiosks are told, token and certificate lifetimes.
+    #[serde(default)]
+    pub enroll: EnrollConfig,
+}
+
+/// Kiosk enrollment (`[enroll]`; every key optional).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollConfig {
+    /// The kiosk CA certificate (PEM); the broker's client `cafile` must contain it. Default:
+    /// `kiosk-ca.crt` beside the signing key. Generated with its key on first start when both are missing.
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    /// The kiosk CA's private key (PEM, mode 0600). Default: `kiosk-ca.key` beside the signing key.
+    #[serde(default)]
+    pub ca_key: Option<PathBuf>,
+    /// The broker as kiosks reach it, `host:port` (default: `[mqtt]` host and port).
+    #[serde(default)]
+    pub broker: Option<String>,
+    /// The CA certificate(s) the broker's server certificate chains to, as kiosks must trust them
+    /// (default: `[mqtt] ca`).
+    #[serde(default)]
+    pub broker_ca: Option<PathBuf>,
+    /// How long a new enrollment token is good for, seconds (an admin may ask for 60 s to 7 days).
+    #[serde(default = "defaults::token_ttl_s")]
+    pub token_ttl_s: u64,
+    /// Validity of a kiosk's client certificate, days; re-enroll before it ends.
+    #[serde(default = "defaults::cert_days")]
+    pub cert_days: u32,
+}
+
+impl Default for EnrollConfig {
+    fn default() -> Self {
+        EnrollConfig {
+            ca_cert: None,
+            ca_key: None,
+            broker: None,
+            broker_ca: None,
+            token_ttl_s: defaults::token_ttl_s(),
+            cert_days: defaults::cert_days(),
+        }
+    }
 }
 
 /// Where status changes are announced. Each target gets every message at least once, retried with
@@ -170,6 +212,12 @@ mod defaults {
     pub fn session_s() -> u64 {
         8 * 3600
     }
+    pub fn token_ttl_s() -> u64 {
+        24 * 3600
+    }
+    pub fn cert_days() -> u32 {
+        730
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +255,33 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The kiosk CA's certificate and key files.
+    pub fn kiosk_ca_paths(&self) -> (PathBuf, PathBuf) {
+        let dir = self
+            .signing_key
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        (
+            self.enroll
+                .ca_cert
+                .clone()
+                .unwrap_or_else(|| dir.join("kiosk-ca.crt")),
+            self.enroll
+                .ca_key
+                .clone()
+                .unwrap_or_else(|| dir.join("kiosk-ca.key")),
+        )
+    }
+
+    /// The broker address enrolled kiosks are given.
+    pub fn enroll_broker(&self) -> String {
+        self.enroll
+            .broker
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", self.mqtt.host, self.mqtt.port))
+    }
+
     /// The MQTT client id of this instance.
     pub fn client_id(&self) -> String {
         self.mqtt
@@ -241,6 +316,7 @@ impl fmt::Debug for Config {
             .field("head_refresh_s", &self.head_refresh_s)
             .field("http", &self.http)
             .field("notify", &self.notify)
+            .field("enroll", &self.enroll)
             .finish()
     }
 }
@@ -258,6 +334,12 @@ mod tests {
         assert_eq!(cfg.mqtt.port, 8883);
         assert_eq!(cfg.database_url, "sqlite:/var/lib/jachai-cloud/cloud.db");
         assert_eq!(cfg.mqtt.share_group, "jachai-cloud");
+        assert_eq!(cfg.enroll_broker(), "broker:8883");
+        assert_eq!(
+            cfg.kiosk_ca_paths().0,
+            PathBuf::from("/var/lib/jachai-cloud/kiosk-ca.crt")
+        );
+        assert_eq!(cfg.enroll.token_ttl_s, 86_400);
     }
 
     #[test]

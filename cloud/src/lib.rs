@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod decisions;
+pub mod enroll;
 pub mod export;
 pub mod http;
 pub mod ingest;

@@ -16,7 +16,8 @@ struct Args {
     /// Log JSON lines instead of text.
     #[arg(long)]
     json: bool,
-    /// Check the configuration, open the database (migrating it) and the signing key, then exit.
+    /// Check the configuration, open the database (migrating it), the signing key and the kiosk CA
+    /// (creating the keys that are missing), then exit.
     #[arg(long)]
     check: bool,
     #[command(subcommand)]
@@ -120,7 +121,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         let service = jachai_cloud::Service::open(cfg).await?;
         if args.check {
-            println!("configuration, database and signing key are fine");
+            println!("configuration, database, signing key and kiosk CA are fine");
             return Ok(ExitCode::SUCCESS);
         }
         let (_commands, rx) = tokio::sync::mpsc::channel(16);

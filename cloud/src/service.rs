@@ -29,6 +29,8 @@ pub enum ServiceError {
     Objects(#[from] ObjectError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Ca(#[from] crate::enroll::CaError),
     #[error("MQTT client setup: {0}")]
     Tls(#[from] crate::mqtt::TlsError),
     #[error("MQTT client: {0}")]
@@ -65,6 +67,7 @@ pub enum Command {
 pub struct Service {
     cfg: Config,
     ingest: Ingest,
+    enroller: Arc<crate::enroll::Enroller>,
     http: Option<tokio::net::TcpListener>,
 }
 
@@ -73,6 +76,7 @@ impl Service {
         let store = Store::open(&cfg.database_url).await?;
         let objects = Objects::local(&cfg.blob_dir)?;
         let signer = Arc::new(signing::load_or_create(&cfg.signing_key)?);
+        let enroller = Arc::new(crate::enroll::Enroller::open(&cfg, store.clone(), &signer)?);
         tracing::info!(database = %redact_url(&cfg.database_url), blobs = %cfg.blob_dir.display(), key_id = signer.key_id(), "jachai-cloud opened its stores");
         let http =
             match &cfg.http {
@@ -86,6 +90,7 @@ impl Service {
             };
         Ok(Service {
             ingest: Ingest::new(store, objects, signer),
+            enroller,
             cfg,
             http,
         })
@@ -106,7 +111,12 @@ impl Service {
         shutdown: impl Future<Output = ()>,
         mut commands: mpsc::Receiver<Command>,
     ) -> Result<(), ServiceError> {
-        let Service { cfg, ingest, http } = self;
+        let Service {
+            cfg,
+            ingest,
+            enroller,
+            http,
+        } = self;
         // The HTTP side hands decisions to this loop like any other in-process command.
         let (http_tx, mut http_rx) = mpsc::channel::<Command>(64);
         let (http_stop_tx, mut http_stop_rx) = watch::channel(false);
@@ -118,6 +128,7 @@ impl Service {
                     hcfg.clone(),
                     cfg.notify.clone(),
                     http_tx,
+                    enroller,
                 );
                 tracing::info!(addr = ?addr, "HTTP listening");
                 Some(tokio::spawn(async move {

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_http.sql")),
     (3, include_str!("../migrations/0003_outbox.sql")),
+    (4, include_str!("../migrations/0004_enroll.sql")),
 ];
 
 /// A database error with what the store was doing.

@@ -29,9 +29,29 @@ pub fn write_atomic(
     target: &Path,
     fill: impl FnOnce(&mut io::BufWriter<&File>) -> io::Result<()>,
 ) -> io::Result<()> {
+    write_atomic_mode(target, 0o666, fill)
+}
+
+/// [`write_atomic`] with the file created with `mode` (before the umask), so a private key is never
+/// readable by others, not even for a moment.
+pub fn write_atomic_mode(
+    target: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut io::BufWriter<&File>) -> io::Result<()>,
+) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let tmp = tmp_path(target);
     let result = (|| {
-        let file = File::create(&tmp)?;
+        // Debris of a crashed run with the same name would keep its old mode: start afresh.
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         {
             let mut w = io::BufWriter::with_capacity(1 << 20, &file);
             fill(&mut w)?;

@@ -1,6 +1,7 @@
 //! Fuzz target: every decoder of bytes that arrive over MQTT must return a value or a
 //! `ProtocolError`, never panic: envelopes of each kind, blob frames, signed downlink (checked
-//! against a fixed key, so forged signatures exercise the refusal paths), topic names.
+//! against a fixed key, so forged signatures exercise the refusal paths), topic names, and the DER
+//! readers of enrollment (a kiosk's CSR, the cloud's certificate).
 #![no_main]
 
 use jachai_protocol::blob;
@@ -13,6 +14,8 @@ fuzz_target!(|bytes: &[u8]| {
     let _ = decode::<EventMsg>(bytes);
     let _ = decode::<DownMsg>(bytes);
     let _ = decode::<StatusMsg>(bytes);
+    let _ = jachai_protocol::enroll::parse_csr(bytes);
+    let _ = jachai_protocol::enroll::parse_certificate(bytes);
     if let Ok(blob::BlobMsg::Chunk(c)) = blob::decode(bytes) {
         assert!(c.data.len() <= blob::MAX_CHUNK && c.index < c.count);
     }

@@ -5,12 +5,15 @@
 //!   is refused with [`ProtocolError::UnsupportedVersion`].
 //! - [`blob`]: resumable image transfer; chunks (≤ 64 KiB) travel in a small binary frame.
 //! - [`sign`]: ed25519 signing and checking of downlink messages over their exact payload bytes.
+//! - [`enroll`]: the HTTPS enrollment exchange (one-time token + CSR in; id, certificate, CA,
+//!   signing key and broker out).
 //! - [`stolen`]: the stolen-IMEI index as a signed version chain (head, delta, snapshot parts),
 //!   the incremental state hash and the chain rules.
 //!
 //! Nothing here does I/O: bytes in, typed values or a [`ProtocolError`] out.
 
 pub mod blob;
+pub mod enroll;
 pub mod envelope;
 mod error;
 pub mod hex;

@@ -53,6 +53,12 @@ impl Broker {
 
     /// A broker on a free port whose server certificate and client CA come from `pki`.
     pub fn start_with(pki: Arc<Pki>) -> Result<Broker> {
+        Broker::start_trusting(pki, &[])
+    }
+
+    /// [`Broker::start_with`], also accepting client certificates signed by the CAs in `client_cas`
+    /// (PEM files appended to the broker's `cafile`), such as the cloud's kiosk CA.
+    pub fn start_trusting(pki: Arc<Pki>, client_cas: &[&Path]) -> Result<Broker> {
         let dir = tempfile::Builder::new()
             .prefix("jachai-broker-")
             .tempdir()?;
@@ -61,7 +67,16 @@ impl Broker {
         let data = dir.path().join("data");
         fs::create_dir_all(&etc)?;
         fs::create_dir_all(&data)?;
-        fs::copy(pki.ca_path(), etc.join("ca.crt"))?;
+        let mut cafile = fs::read_to_string(pki.ca_path())?;
+        for ca in client_cas {
+            let pem =
+                fs::read_to_string(ca).with_context(|| format!("reading {}", ca.display()))?;
+            if !cafile.ends_with('\n') {
+                cafile.push('\n');
+            }
+            cafile.push_str(&pem);
+        }
+        fs::write(etc.join("ca.crt"), cafile)?;
         fs::copy(&pki.server().cert, etc.join("server.crt"))?;
         fs::copy(&pki.server().key, etc.join("server.key"))?;
         fs::copy(broker_dir().join("acl"), etc.join("acl")).context("copying broker/acl")?;

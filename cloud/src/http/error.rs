@@ -28,6 +28,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Something that existed is gone for good (a used, expired or revoked enrollment token).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("{0}")]
     TooLarge(String),
     #[error("too many requests; retry after {retry_after_s} s")]
@@ -60,6 +63,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Gone { code, .. } => (StatusCode::GONE, code),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -10,6 +10,8 @@
 pub mod admin;
 pub mod api;
 pub mod checks;
+pub mod enroll;
+pub mod enroll_pages;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -57,6 +59,8 @@ pub struct Inner {
     /// cannot both decide one case.
     pub decide_lock: tokio::sync::Mutex<()>,
     pub notifier: crate::notify::Notifier,
+    /// The kiosk CA, enrollment tokens and what an enrolled kiosk is told.
+    pub enroller: Arc<crate::enroll::Enroller>,
 }
 
 impl std::ops::Deref for AppState {
@@ -76,6 +80,7 @@ impl AppState {
         cfg: HttpConfig,
         notify: Option<crate::config::NotifyConfig>,
         commands: mpsc::Sender<Command>,
+        enroller: Arc<crate::enroll::Enroller>,
     ) -> AppState {
         let users = Users::new(ingest.store().clone());
         let notifier = crate::notify::Notifier::new(ingest.store().clone(), notify);
@@ -91,6 +96,7 @@ impl AppState {
             verify,
             decide_lock: tokio::sync::Mutex::new(()),
             notifier,
+            enroller,
             commands,
             ingest,
             cfg,
@@ -150,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/checks/{id}/progress", get(checks::progress))
         .route("/api/checks/{id}/results", get(checks::results))
         .route("/api/checks/{id}/image/{which}", get(checks::image))
+        .route(jachai_protocol::enroll::ENROLL_PATH, post(enroll::enroll))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             api_rate_limit,
@@ -176,6 +183,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/admin/users",
             get(admin::users).post(admin::add_user),
+        )
+        .route(
+            "/api/v1/admin/enroll-tokens",
+            get(enroll::list_tokens).post(enroll::issue_token),
+        )
+        .route(
+            "/api/v1/admin/enroll-tokens/{id}/revoke",
+            post(enroll::revoke_token),
         )
         .merge(pages::routes())
         .fallback(api::not_found)

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
-use super::{admin, api, checks, error, metrics, AppState};
+use super::{admin, api, checks, enroll, error, metrics, AppState};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -14,6 +14,7 @@ use super::{admin, api, checks, error, metrics, AppState};
         checks::submit_report, checks::report_status, checks::upload, checks::progress, checks::results, checks::image,
         admin::login, admin::logout, admin::me, admin::queue, admin::approve, admin::reject, admin::search,
         admin::case_image, admin::fleet, admin::audit, admin::users, admin::add_user,
+        enroll::enroll, enroll::issue_token, enroll::list_tokens, enroll::revoke_token,
     ),
     components(schemas(error::ErrorBody, checks::Progress)),
     tags(

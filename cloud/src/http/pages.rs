@@ -1,7 +1,8 @@
 //! Server-rendered pages (maud), in English and Bengali (`?lang=bn`): the public check pages (upload with
 //! a little plain JS that checks type and size, streams progress over SSE, then shows the result) and
 //! the admin console (log in, review queue with images side by side, approve/reject with a reason, case
-//! search, fleet, audit log, users). Console forms carry the session's CSRF token.
+//! search, fleet, audit log, users; enrollment in `enroll_pages.rs`). Console forms carry the session's CSRF
+//! token.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,7 +31,7 @@ pub struct LangQuery {
 }
 
 impl LangQuery {
-    fn lang(&self) -> Lang {
+    pub(super) fn lang(&self) -> Lang {
         if self.lang.as_deref() == Some("bn") {
             Lang::Bn
         } else {
@@ -40,7 +41,7 @@ impl LangQuery {
 }
 
 impl Lang {
-    fn code(self) -> &'static str {
+    pub(super) fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
             Lang::Bn => "bn",
@@ -48,7 +49,7 @@ impl Lang {
     }
 
     /// `text` in this language (`(english, bengali)`).
-    fn t(self, text: (&'static str, &'static str)) -> &'static str {
+    pub(super) fn t(self, text: (&'static str, &'static str)) -> &'static str {
         match self {
             Lang::En => text.0,
             Lang::Bn => text.1,
@@ -100,7 +101,7 @@ nav a{margin-right:1rem}.drop{border:2px dashed #888;border-radius:8px;padding:2
 td,th{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}.case{border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0}\
 .err{color:#b00}.verdict-approve{color:#070}.verdict-review{color:#a60}.verdict-reject{color:#b00}textarea{width:100%}";
 
-fn page(lang: Lang, title: &str, body: Markup) -> Markup {
+pub(super) fn page(lang: Lang, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -115,7 +116,7 @@ fn page(lang: Lang, title: &str, body: Markup) -> Markup {
     }
 }
 
-fn lang_switch(lang: Lang, path: &str) -> Markup {
+pub(super) fn lang_switch(lang: Lang, path: &str) -> Markup {
     html! {
         p {
             @if lang == Lang::En { a href={ (path) "?lang=bn" } { "বাংলা" } }
@@ -140,6 +141,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/fleet", get(fleet_page))
         .route("/admin/audit", get(audit_page))
         .route("/admin/users", get(users_page).post(users_submit))
+        .merge(super::enroll_pages::routes())
 }
 
 const CHECK_JS: &str = r#"
@@ -393,7 +395,7 @@ async fn result_page(
     ))
 }
 
-fn console_nav(lang: Lang, s: &Session) -> Markup {
+pub(super) fn console_nav(lang: Lang, s: &Session) -> Markup {
     let l = lang.code();
     html! {
         nav {
@@ -402,6 +404,7 @@ fn console_nav(lang: Lang, s: &Session) -> Markup {
             a href={ "/admin/fleet?lang=" (l) } { (lang.t(FLEET)) }
             a href={ "/admin/audit?lang=" (l) } { (lang.t(AUDIT)) }
             @if s.role == Role::Admin { a href={ "/admin/users?lang=" (l) } { (lang.t(USERS)) } }
+            @if s.role == Role::Admin { a href={ "/admin/enroll?lang=" (l) } { (lang.t(super::enroll_pages::ENROLL)) } }
             form method="post" action={ "/admin/logout?lang=" (l) } style="display:inline" {
                 input type="hidden" name="csrf" value=(s.csrf);
                 (s.username) " (" (s.role) ") "
@@ -412,7 +415,7 @@ fn console_nav(lang: Lang, s: &Session) -> Markup {
 }
 
 /// The session, or a redirect to the login page.
-async fn console_session(
+pub(super) async fn console_session(
     state: &AppState,
     jar: &CookieJar,
     lang: Lang,
@@ -687,7 +690,7 @@ async fn search_page(
     .into_response()
 }
 
-fn when(unix: i64) -> String {
+pub(super) fn when(unix: i64) -> String {
     let date = crate::decisions::ymd(u64::try_from(unix).unwrap_or(0));
     let s = unix.rem_euclid(86_400);
     format!("{date} {:02}:{:02} UTC", s / 3600, (s % 3600) / 60)

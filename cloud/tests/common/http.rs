@@ -21,7 +21,11 @@ pub struct Server {
 
 /// `[http]` lines beyond `listen`, e.g. `api_per_minute = 3`.
 pub async fn start(db: &TestDb, http_extra: &str) -> Server {
-    let broker = Broker::start().expect("broker");
+    start_on(db, Broker::start().expect("broker"), http_extra).await
+}
+
+/// [`start`] on a given broker; `http_extra` may end with further sections (`[enroll]` …).
+pub async fn start_on(db: &TestDb, broker: Broker, http_extra: &str) -> Server {
     let id = broker.identity("cloud").expect("cloud cert");
     let text = format!(
         "database_url = {:?}\nblob_dir = {:?}\nsigning_key = {:?}\n[mqtt]\nhost = \"localhost\"\nport = {}\nca = {:?}\ncert = {:?}\nkey = {:?}\nclient_id = \"cloud-http\"\nkeep_alive_s = 5\n[http]\nlisten = \"127.0.0.1:0\"\nsecure_cookies = false\n{http_extra}\n",

@@ -79,6 +79,7 @@ pub async fn pg_database() -> Option<TestDb> {
     })
 }
 
+pub mod enroll;
 pub mod http;
 pub mod kiosk;
 pub mod procs;

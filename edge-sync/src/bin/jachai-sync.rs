@@ -1,6 +1,7 @@
-//! `jachai-sync`: the kiosk's sync daemon (MQTT store-and-forward), plus `enqueue` (record a real
-//! case from a `jachai-kiosk verify --json` report and its image files), `record` and `backlog`
-//! helpers for tests and operators.
+//! `jachai-sync`: the kiosk's sync daemon (MQTT store-and-forward), plus `enroll` (this kiosk's id,
+//! certificate and the cloud's signing key from a one-time token), `enqueue` (record a real case from
+//! a `jachai-kiosk verify --json` report and its image files), `record` and `backlog` helpers for tests
+//! and operators.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Enroll this kiosk: make its key pair and a CSR, trade them and a one-time token from the admin
+    /// console for its certificate, and write kiosk.key, kiosk.crt, ca.crt, cloud-signing.pub and
+    /// sync.env into --dir. Prints what it did as JSON.
+    Enroll(EnrollArgs),
     /// Record one case from a `jachai-kiosk verify --json` report and its image file(s) in one
     /// transaction (as the kiosk app would), print its seq, then exit.
     Enqueue(EnqueueArgs),
@@ -41,6 +46,35 @@ enum Command {
     Record(RecordArgs),
     /// Print the outbox backlog as JSON, then exit.
     Backlog(StoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct EnrollArgs {
+    /// The cloud's base URL, e.g. https://cloud.example.org (http:// only to localhost).
+    #[arg(long)]
+    cloud: String,
+    /// The one-time token (default: JACHAI_ENROLL_TOKEN, else the first line of standard input,
+    /// which keeps it out of the process list).
+    #[arg(long)]
+    token: Option<String>,
+    /// Where to write the files.
+    #[arg(long, default_value = "/etc/jachai")]
+    dir: PathBuf,
+    /// Trust only this CA (PEM) for the cloud's HTTPS certificate (default: the built-in roots).
+    #[arg(long)]
+    cloud_ca: Option<PathBuf>,
+    /// Refuse the answer unless it enrolls this kiosk id.
+    #[arg(long)]
+    kiosk: Option<KioskId>,
+    /// Give kiosk.key to this group (name or id), mode 0640, so the daemon's user can read it.
+    #[arg(long)]
+    group: Option<String>,
+    /// Replace an existing enrollment in --dir.
+    #[arg(long)]
+    force: bool,
+    /// Seconds to wait for the cloud.
+    #[arg(long, default_value_t = 60)]
+    timeout_s: u64,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +174,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Some(Command::Enroll(args)) => enroll(args),
         Some(Command::Enqueue(args)) => enqueue(&args),
         Some(Command::Record(args)) => record(&args),
         Some(Command::Backlog(args)) => {
@@ -155,6 +190,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => daemon_main(cli.run),
     }
+}
+
+fn enroll(args: EnrollArgs) -> anyhow::Result<ExitCode> {
+    use jachai_edge_sync::enroll::{self, EnrollOptions};
+    let token = match args.token {
+        Some(t) => t,
+        None => match std::env::var("JACHAI_ENROLL_TOKEN") {
+            Ok(t) if !t.trim().is_empty() => t,
+            _ => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the token from standard input")?;
+                line
+            }
+        },
+    };
+    anyhow::ensure!(!token.trim().is_empty(), "no enrollment token given");
+    let key_gid = match &args.group {
+        Some(g) => Some(enroll::group_id(g).with_context(|| format!("no group {g:?}"))?),
+        None => None,
+    };
+    let opts = EnrollOptions {
+        cloud: args.cloud,
+        token,
+        dir: args.dir.clone(),
+        cloud_ca: args.cloud_ca,
+        expect_kiosk: args.kiosk,
+        key_gid,
+        force: args.force,
+        timeout: Duration::from_secs(args.timeout_s.max(1)),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let done = runtime.block_on(enroll::enroll(&opts))?;
+    let out = serde_json::json!({
+        "kiosk": done.kiosk.as_str(),
+        "broker": done.broker,
+        "signing_key_id": done.signing_key_id,
+        "not_after": done.not_after,
+        "dir": args.dir.display().to_string(),
+        "files": enroll::FILES,
+    });
+    println!("{out}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The blob role for a case's `ord`-th image, from the case kind.
