@@ -64,6 +64,19 @@ if [ ! -d "$JACHAI_SHARED_DATA" ]; then
 fi
 cd "$repo"
 
+# moto's S3-compatible server (PyPI: moto with its S3 extra, and flask for the server mode) in a virtualenv of
+# Debian's Python, for the cloud's object-store tests (cloud/tests/s3_objects.rs); exports JACHAI_MOTO_SERVER.
+setup_moto() {
+    need_debs python3-venv
+    local venv="${JACHAI_MOTO_VENV:-$HOME/.cache/jachai-moto}"
+    if [ ! -x "$venv/bin/moto_server" ]; then
+        echo "==> installing moto (S3 server) into $venv"
+        /usr/bin/python3 -m venv "$venv"
+        "$venv/bin/pip" install -q 'moto[s3]>=5,<6' flask flask-cors
+    fi
+    export JACHAI_MOTO_SERVER="$venv/bin/moto_server"
+}
+
 # schemathesis (PyPI) in a virtualenv of Debian's Python, for the cloud's OpenAPI test
 # (cloud/tests/schemathesis.rs); exports JACHAI_SCHEMATHESIS, the path of its `st`.
 setup_schemathesis() {

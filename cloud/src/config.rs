@@ -14,9 +14,12 @@ pub struct Config {
     /// `sqlite:/var/lib/jachai-cloud/cloud.db` (default) or `postgres://user@host/db`.
     #[serde(default = "defaults::database_url")]
     pub database_url: String,
-    /// Local directory of the object store (images).
+    /// Local directory of the object store (images), unless `[object_store]` names an S3 bucket.
     #[serde(default = "defaults::blob_dir")]
     pub blob_dir: PathBuf,
+    /// Images in an S3-compatible store (AWS S3, MinIO, Ceph RGW) instead of `blob_dir`.
+    #[serde(default)]
+    pub object_store: Option<ObjectStoreConfig>,
     /// The ed25519 downlink signing key (generated with its `.pub` on first start).
     #[serde(default = "defaults::signing_key")]
     pub signing_key: PathBuf,
@@ -134,6 +137,24 @@ pub struct HttpConfig {
     pub session_s: u64,
 }
 
+/// An S3-compatible bucket for the images. Credentials come from the environment
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, optionally `AWS_SESSION_TOKEN`; on EC2 the instance
+/// role), never from this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectStoreConfig {
+    /// `s3://bucket` or `s3://bucket/prefix`.
+    pub url: String,
+    /// The service's address for stores other than AWS (`http://minio:9000`); path-style requests.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default = "defaults::region")]
+    pub region: String,
+    /// Allow a plain-http `endpoint` (a store on the same private network).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
 /// The broker connection.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,6 +184,9 @@ mod defaults {
     use std::path::PathBuf;
     pub fn database_url() -> String {
         "sqlite:/var/lib/jachai-cloud/cloud.db".into()
+    }
+    pub fn region() -> String {
+        "us-east-1".into()
     }
     pub fn blob_dir() -> PathBuf {
         "/var/lib/jachai-cloud/blobs".into()
@@ -311,6 +335,7 @@ impl fmt::Debug for Config {
             .field("mqtt", &self.mqtt)
             .field("database_url", &redact_url(&self.database_url))
             .field("blob_dir", &self.blob_dir)
+            .field("object_store", &self.object_store)
             .field("signing_key", &self.signing_key)
             .field("batch_max", &self.batch_max)
             .field("head_refresh_s", &self.head_refresh_s)
@@ -324,6 +349,23 @@ impl fmt::Debug for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_s3_bucket_replaces_the_blob_dir() {
+        let cfg: Config = toml::from_str(
+            "[mqtt]\nhost = \"b\"\nca = \"c\"\ncert = \"c\"\nkey = \"k\"\n[object_store]\nurl = \"s3://images/prod\"\nendpoint = \"http://minio:9000\"\nallow_http = true\n",
+        )
+        .expect("parse");
+        let s3 = cfg.object_store.expect("object_store");
+        assert_eq!(s3.url, "s3://images/prod");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://minio:9000"));
+        assert_eq!(s3.region, "us-east-1");
+        assert!(s3.allow_http);
+        let typo = toml::from_str::<Config>(
+            "[mqtt]\nhost = \"b\"\nca = \"c\"\ncert = \"c\"\nkey = \"k\"\n[object_store]\nurl = \"s3://i\"\nsecret = \"x\"\n",
+        );
+        assert!(typo.is_err(), "credentials never in the file");
+    }
 
     #[test]
     fn minimal_file_gets_defaults() {
@@ -340,6 +382,7 @@ mod tests {
             PathBuf::from("/var/lib/jachai-cloud/kiosk-ca.crt")
         );
         assert_eq!(cfg.enroll.token_ttl_s, 86_400);
+        assert!(cfg.object_store.is_none());
     }
 
     #[test]

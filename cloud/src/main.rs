@@ -16,8 +16,8 @@ struct Args {
     /// Log JSON lines instead of text.
     #[arg(long)]
     json: bool,
-    /// Check the configuration, open the database (migrating it), the signing key and the kiosk CA
-    /// (creating the keys that are missing), then exit.
+    /// Check the configuration, open the database (migrating it), the object store, the signing key and
+    /// the kiosk CA (creating the keys that are missing), then exit. The HTTP port is not opened.
     #[arg(long)]
     check: bool,
     #[command(subcommand)]
@@ -84,7 +84,12 @@ fn run() -> anyhow::Result<ExitCode> {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
-    let cfg = jachai_cloud::Config::load(&args.config)?;
+    let mut cfg = jachai_cloud::Config::load(&args.config)?;
+    if args.check {
+        // Checking must work beside the running service (and in the package's postinst): the HTTP port
+        // is the service's, not the check's.
+        cfg.http = None;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -104,7 +109,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         if let Some(Cmd::Export { out }) = &args.command {
             let store = jachai_cloud::Store::open(&cfg.database_url).await?;
-            let objects = jachai_cloud::objects::Objects::local(&cfg.blob_dir)?;
+            let objects = jachai_cloud::objects::Objects::open(&cfg).await?;
             let signer = jachai_cloud::signing::load_or_create(&cfg.signing_key)?;
             let ingest =
                 jachai_cloud::Ingest::new(store.clone(), objects, std::sync::Arc::new(signer));

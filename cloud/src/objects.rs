@@ -1,13 +1,15 @@
-//! Image bytes through the `object_store` crate: a local directory by default (an S3-compatible store is
-//! the same trait). Chunks are staged under `staging/{sha256}/{index}`; a whole blob, once its SHA-256
+//! Image bytes through the `object_store` crate: a local directory by default, or an S3-compatible bucket
+//! (`[object_store]` in the configuration; AWS S3, MinIO, Ceph RGW). Chunks are staged under `staging/{sha256}/{index}`; a whole blob, once its SHA-256
 //! checks, is put at `blobs/{sha256[..2]}/{sha256}` and the staged chunks are deleted.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjPath;
+use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, PutPayload};
 use sha2::{Digest, Sha256};
 
@@ -21,6 +23,8 @@ pub enum ObjectError {
         #[source]
         source: object_store::Error,
     },
+    #[error("object store {url}: {reason}")]
+    Config { url: String, reason: String },
     #[error("opening the blob directory {dir}: {source}")]
     Open {
         dir: String,
@@ -33,6 +37,8 @@ pub enum ObjectError {
 #[derive(Debug, Clone)]
 pub struct Objects {
     store: Arc<dyn ObjectStore>,
+    /// For logs: the folder or the bucket URL.
+    describe: String,
 }
 
 fn err<'a>(
@@ -60,12 +66,70 @@ impl Objects {
         })?;
         Ok(Objects {
             store: Arc::new(fs),
+            describe: dir.display().to_string(),
+        })
+    }
+
+    /// What the configuration names: the S3 bucket of `[object_store]`, else the folder `blob_dir`.
+    pub async fn open(cfg: &crate::config::Config) -> Result<Objects, ObjectError> {
+        match &cfg.object_store {
+            Some(s3) => Objects::s3(s3).await,
+            None => Objects::local(&cfg.blob_dir),
+        }
+    }
+
+    /// An S3-compatible bucket; one listing request up front, so a wrong endpoint, bucket or credential
+    /// stops the service at start with the store's answer rather than at the first image.
+    pub async fn s3(cfg: &crate::config::ObjectStoreConfig) -> Result<Objects, ObjectError> {
+        let bad = |reason: String| ObjectError::Config {
+            url: cfg.url.clone(),
+            reason,
+        };
+        let rest = cfg
+            .url
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad("the URL must start with s3://".into()))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("no bucket name".into()));
+        }
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_region(&cfg.region)
+            .with_allow_http(cfg.allow_http);
+        if let Some(endpoint) = &cfg.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_virtual_hosted_style_request(false);
+        }
+        let s3 = builder.build().map_err(|e| bad(e.to_string()))?;
+        let prefix = prefix.trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        store
+            .list_with_delimiter(Some(&ObjPath::from("blobs")))
+            .await
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(Objects {
+            store,
+            describe: cfg.url.clone(),
         })
     }
 
     /// Any `object_store` implementation (S3, GCS, in-memory).
     pub fn new(store: Arc<dyn ObjectStore>) -> Objects {
-        Objects { store }
+        Objects {
+            store,
+            describe: "object store".into(),
+        }
+    }
+
+    /// The folder or bucket, for logs.
+    pub fn describe(&self) -> &str {
+        &self.describe
     }
 
     pub fn blob_key(sha256_hex: &str) -> ObjPath {

@@ -74,10 +74,10 @@ pub struct Service {
 impl Service {
     pub async fn open(cfg: Config) -> Result<Service, ServiceError> {
         let store = Store::open(&cfg.database_url).await?;
-        let objects = Objects::local(&cfg.blob_dir)?;
+        let objects = Objects::open(&cfg).await?;
         let signer = Arc::new(signing::load_or_create(&cfg.signing_key)?);
         let enroller = Arc::new(crate::enroll::Enroller::open(&cfg, store.clone(), &signer)?);
-        tracing::info!(database = %redact_url(&cfg.database_url), blobs = %cfg.blob_dir.display(), key_id = signer.key_id(), "jachai-cloud opened its stores");
+        tracing::info!(database = %redact_url(&cfg.database_url), blobs = objects.describe(), key_id = signer.key_id(), "jachai-cloud opened its stores");
         let http =
             match &cfg.http {
                 Some(h) => Some(tokio::net::TcpListener::bind(h.listen).await.map_err(

@@ -1,12 +1,15 @@
 //! Test helpers for the sync path (a dev-dependency only): a throwaway certificate authority with server and
 //! per-kiosk client certificates, a private Mosquitto started from the repo's `broker/` configuration on a
-//! free port, and `mosquitto_pub` / `mosquitto_sub` run with a given identity.
+//! free port, and `mosquitto_pub` / `mosquitto_sub` run with a given identity; a private S3-compatible
+//! server (moto) with a bucket.
 
 mod broker;
 mod pki;
+mod s3;
 
 pub use broker::{free_port, Broker, Message, Subscriber};
 pub use pki::{Identity, Pki};
+pub use s3::S3Server;
 
 /// The PostgreSQL server URL the cloud's tests run against (`JACHAI_TEST_PG_URL`, exported by
 /// `scripts/test.sh`). `None` when unset outside CI; under `CI=true` a missing URL is an error, so a test
