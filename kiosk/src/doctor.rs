@@ -1,5 +1,6 @@
 //! `jachai-kiosk doctor`: the kiosk's health, headless (the maintenance screen shows the same):
-//! store and sync backlog, stolen-index version, OCR models, camera, GPIO, printer.
+//! store and sync backlog, stolen index against the cloud's signed head, OCR models (Bengali, English,
+//! Thai), camera, GPIO, printer.
 
 use std::path::Path;
 
@@ -43,7 +44,7 @@ pub fn run_checks(config: &KioskConfig, scope: Scope) -> Vec<Check> {
     let mut out = vec![
         check("kiosk", Ok(format!("id {}", config.kiosk_id))),
         check("store", store(config)),
-        check("stolen index", index(&config.index)),
+        check("stolen index", index(config)),
         check("ocr models", ocr_models(Path::new(TESSDATA))),
     ];
     if scope.hardware {
@@ -99,27 +100,64 @@ fn store(config: &KioskConfig) -> Result<String, String> {
     ))
 }
 
-fn index(dir: &Path) -> Result<String, String> {
-    if !dir.is_dir() {
-        return Err(format!("no index at {}", dir.display()));
-    }
-    let index =
-        StolenIndex::open(dir, LoadMode::File).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let held = index.held();
-    if held.version == 0 {
-        return Err("empty (version 0): jachai-sync has not fetched it yet".into());
+/// The stolen-IMEI index against the newest signed head jachai-sync accepted (kept in the store): a
+/// fresh kiosk whose cloud holds no stolen IMEI yet is in step at version 0; one that never heard a
+/// head, or holds less than the head announced, is not.
+fn index(config: &KioskConfig) -> Result<String, String> {
+    let head = Store::open(&config.db, &config.blobs)
+        .and_then(|s| s.stolen_head())
+        .map_err(|e| format!("{}: {e}", config.db.display()))?;
+    let dir = config.index.as_path();
+    let (held, count, stale) = if dir.is_dir() {
+        let index = StolenIndex::open(dir, LoadMode::File)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        (index.held().version, index.len(), index.is_stale())
+    } else {
+        (0, 0, false)
+    };
+    index_state(held, count, stale, head, now_s())
+}
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `held` (version, IMEIs) against `head` (version, signed at), as the doctor reports it.
+fn index_state(
+    held: u64,
+    count: u64,
+    stale: bool,
+    head: Option<(u64, u64)>,
+    now: u64,
+) -> Result<String, String> {
+    let Some((head_version, signed_at)) = head else {
+        return Err(if held == 0 {
+            "empty: jachai-sync has not fetched it yet".into()
+        } else {
+            format!("version {held}, {count} IMEIs, but no signed head from the cloud on record")
+        });
+    };
+    let age = now.saturating_sub(signed_at);
+    if held < head_version {
+        return Err(format!(
+            "behind: version {held} of {head_version} (head signed {age} s ago); jachai-sync is fetching the rest"
+        ));
     }
     Ok(format!(
-        "version {}, {} IMEIs{}",
-        held.version,
-        index.len(),
-        if index.is_stale() { " (stale)" } else { "" }
+        "version {held}, {count} IMEIs{}; in step with the cloud's head (signed {age} s ago)",
+        if stale {
+            " (files changed since opened)"
+        } else {
+            ""
+        }
     ))
 }
 
 fn ocr_models(dir: &Path) -> Result<String, String> {
     let mut found = Vec::new();
-    for lang in ["ben", "eng"] {
+    for lang in ["ben", "eng", "tha"] {
         let f = dir.join(format!("{lang}.traineddata"));
         let m = std::fs::metadata(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         found.push(format!("{lang} ({} KB)", m.len() / 1024));
@@ -169,5 +207,41 @@ mod tests {
         let mut out = Vec::new();
         assert!(!print(&checks, &mut out).expect("vec"));
         assert!(String::from_utf8_lossy(&out).contains("FAIL  stolen index"));
+    }
+
+    #[test]
+    fn the_index_is_judged_against_the_signed_head() {
+        let now = 1_000_000;
+        // (held version, head (version, signed at), ok, words in the detail)
+        type Row = (u64, Option<(u64, u64)>, bool, &'static str);
+        let table: [Row; 5] = [
+            (0, None, false, "not fetched it yet"),
+            (7, None, false, "no signed head"),
+            (0, Some((0, now - 30)), true, "version 0, 0 IMEIs; in step"),
+            (5, Some((7, now - 30)), false, "behind: version 5 of 7"),
+            (7, Some((7, now - 30)), true, "version 7, 0 IMEIs; in step"),
+        ];
+        for (held, head, ok, words) in table {
+            let got = index_state(held, 0, false, head, now);
+            assert_eq!(got.is_ok(), ok, "{held} {head:?}: {got:?}");
+            let detail = got.unwrap_or_else(|e| e);
+            assert!(detail.contains(words), "{held} {head:?}: {detail}");
+        }
+    }
+
+    #[test]
+    fn a_fresh_kiosk_whose_cloud_holds_no_stolen_imei_is_in_step() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = KioskConfig {
+            db: dir.path().join("kiosk.db"),
+            blobs: dir.path().join("blobs"),
+            index: dir.path().join("stolen"),
+            ..KioskConfig::default()
+        };
+        let mut store = Store::open(&config.db, &config.blobs).expect("store");
+        assert!(index(&config).is_err(), "no head yet");
+        store.set_stolen_head(0, now_s()).expect("head");
+        let got = index(&config).expect("in step at version 0");
+        assert!(got.starts_with("version 0, 0 IMEIs"), "{got}");
     }
 }
