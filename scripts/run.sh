@@ -94,11 +94,11 @@ sed -e "s#^listener 8883\$#listener $port 127.0.0.1#" \
 # Started as root, Mosquitto would drop to the `mosquitto` user, who cannot read out/chain.
 [ "$(id -u)" -ne 0 ] || echo "user root" >> "$chain/mosquitto.conf"
 echo "==> mosquitto (mTLS + broker/acl) on 127.0.0.1:$port; log out/chain/broker/mosquitto.log"
-mosquitto -c "$chain/mosquitto.conf" 2> "$chain/mosquitto.stderr" &
+mosquitto -c "$chain/mosquitto.conf" 2> "$chain/broker/mosquitto.log" &
 pids+=($!)
 for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$chain/mosquitto.stderr" >&2; exit 1; }
+    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$chain/broker/mosquitto.log" >&2; exit 1; }
     sleep 0.1
 done
 

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 start_test_pg
 echo "==> PostgreSQL for the cloud tests: $JACHAI_TEST_PG_URL"
 setup_schemathesis
+setup_moto
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

@@ -31,6 +31,11 @@ fn systemd_analyze_verify_passes() {
             "/usr/bin/jachai-sync",
             sync.display().to_string(),
         ),
+        (
+            "jachai-broker.service",
+            "/usr/sbin/mosquitto",
+            "/usr/sbin/mosquitto".to_string(),
+        ),
     ] {
         let text = unit(name);
         assert!(text.contains(from), "{name} starts {from}");
@@ -99,4 +104,27 @@ fn units_keep_notify_watchdog_restart_and_hardening() {
             );
         }
     }
+}
+
+#[test]
+fn the_broker_unit_runs_the_repository_broker_config_where_it_keeps_its_state() {
+    let text = unit("jachai-broker.service");
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for want in [
+        "ExecStart=/usr/sbin/mosquitto -c /etc/mosquitto/jachai/mosquitto.conf",
+        "User=jachai-broker",
+        "StateDirectory=mosquitto/jachai",
+        "Restart=on-failure",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "CapabilityBoundingSet=",
+    ] {
+        assert!(lines.contains(&want), "jachai-broker.service lacks {want}");
+    }
+    // The state directory systemd makes is where broker/mosquitto.conf persists, and the log goes to
+    // the journal (a file there would grow without rotation).
+    let conf = std::fs::read_to_string(units_dir().join("../broker/mosquitto.conf")).expect("conf");
+    let conf: Vec<&str> = conf.lines().map(str::trim).collect();
+    assert!(conf.contains(&"persistence_location /var/lib/mosquitto/jachai/"));
+    assert!(conf.contains(&"log_dest stderr"));
 }

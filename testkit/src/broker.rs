@@ -101,12 +101,18 @@ impl Broker {
         if self.child.is_some() {
             bail!("broker already running");
         }
+        // The broker logs to standard error (the journal in production); here, to a file.
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("data/mosquitto.log"))
+            .context("opening the broker's log file")?;
         let child = Command::new("mosquitto")
             .arg("-c")
             .arg(&self.conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .context("starting mosquitto (is the Debian package `mosquitto` installed?)")?;
         self.child = Some(child);
