@@ -64,7 +64,9 @@ pub fn load_or_create(path: &Path) -> Result<Signer, KeyError> {
     Ok(signer)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+/// Writes `bytes` to `path` with `mode` through a fsynced temp file renamed over it (the folder fsynced too):
+/// a key file is whole or absent, never half-written.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
     let mut f = fs::OpenOptions::new()

@@ -3,7 +3,6 @@
 //! whose CN is the kiosk id the cloud chose.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use jachai_protocol::KioskId;
@@ -169,8 +168,9 @@ impl KioskCa {
                 if let Some(dir) = cert.parent() {
                     fs::create_dir_all(dir).map_err(io(cert))?;
                 }
-                write_atomic(key, key_pair.serialize_pem().as_bytes(), 0o600).map_err(io(key))?;
-                write_atomic(cert, ca.pem().as_bytes(), 0o644).map_err(io(cert))?;
+                crate::signing::write_atomic(key, key_pair.serialize_pem().as_bytes(), 0o600)
+                    .map_err(io(key))?;
+                crate::signing::write_atomic(cert, ca.pem().as_bytes(), 0o644).map_err(io(cert))?;
                 tracing::info!(cert = %cert.display(), "generated a new kiosk CA; the broker must trust it for client certificates");
             }
             (true, false) => {
@@ -273,24 +273,6 @@ pub(super) fn pem_der(pem_text: &str) -> Option<Vec<u8>> {
         .next()?
         .ok()
         .map(|c| c.to_vec())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
