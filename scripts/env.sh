@@ -64,29 +64,32 @@ if [ ! -d "$JACHAI_SHARED_DATA" ]; then
 fi
 cd "$repo"
 
-# moto's S3-compatible server (PyPI: moto with its S3 extra, and flask for the server mode) in a virtualenv of
-# Debian's Python, for the cloud's object-store tests (cloud/tests/s3_objects.rs); exports JACHAI_MOTO_SERVER.
-setup_moto() {
+# pip_venv VENV EXE PACKAGE…: a virtualenv of Debian's Python at VENV with the PyPI packages installed,
+# unless VENV/bin/EXE is already there; prints nothing when it is.
+pip_venv() {
+    local venv="$1" exe="$2"
+    shift 2
     need_debs python3-venv
-    local venv="${JACHAI_MOTO_VENV:-$HOME/.cache/jachai-moto}"
-    if [ ! -x "$venv/bin/moto_server" ]; then
-        echo "==> installing moto (S3 server) into $venv"
+    if [ ! -x "$venv/bin/$exe" ]; then
+        echo "==> installing $* into $venv"
         /usr/bin/python3 -m venv "$venv"
-        "$venv/bin/pip" install -q 'moto[s3]>=5,<6' flask flask-cors
+        "$venv/bin/pip" install -q "$@"
     fi
+}
+
+# moto's S3-compatible server (PyPI: moto with its S3 extra, and flask for the server mode), for the cloud's
+# object-store tests (cloud/tests/s3_objects.rs); exports JACHAI_MOTO_SERVER.
+setup_moto() {
+    local venv="${JACHAI_MOTO_VENV:-$HOME/.cache/jachai-moto}"
+    pip_venv "$venv" moto_server 'moto[s3]>=5,<6' flask flask-cors
     export JACHAI_MOTO_SERVER="$venv/bin/moto_server"
 }
 
-# schemathesis (PyPI) in a virtualenv of Debian's Python, for the cloud's OpenAPI test
-# (cloud/tests/schemathesis.rs); exports JACHAI_SCHEMATHESIS, the path of its `st`.
+# schemathesis (PyPI), for the cloud's OpenAPI test (cloud/tests/schemathesis.rs); exports
+# JACHAI_SCHEMATHESIS, the path of its `st`.
 setup_schemathesis() {
-    need_debs python3-venv
     local venv="${JACHAI_SCHEMATHESIS_VENV:-$HOME/.cache/jachai-schemathesis}"
-    if [ ! -x "$venv/bin/st" ]; then
-        echo "==> installing schemathesis into $venv"
-        /usr/bin/python3 -m venv "$venv"
-        "$venv/bin/pip" install -q 'schemathesis>=4,<5'
-    fi
+    pip_venv "$venv" st 'schemathesis>=4,<5'
     export JACHAI_SCHEMATHESIS="$venv/bin/st"
     echo "==> $("$JACHAI_SCHEMATHESIS" --version)"
 }
