@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::enroll::*;
-use common::http::{json, login, Session};
+use common::http::{json, login, users, Session, PASSWORD};
 use common::procs::Proc;
 use jachai_cloud::users::Users;
 use jachai_edge_sync::store::{NewCase, NewImage, Store};

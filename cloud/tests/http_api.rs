@@ -196,14 +196,7 @@ async fn reviewers_approve_and_reject_through_the_signed_path_and_the_lookup_cha
     for db in common::databases().await {
         let label = db.label;
         let s = start(&db, "login_per_minute = 8").await;
-        let users = Users::new(db.open().await);
-        for (name, role) in [
-            ("ana", Role::Admin),
-            ("rafi", Role::Reviewer),
-            ("vera", Role::Viewer),
-        ] {
-            users.add(name, PASSWORD, role).await.expect("add user");
-        }
+        common::http::users(&db).await;
         let kiosk = s.broker.identity("kiosk-a").expect("cert");
         let sub = tokio::task::block_in_place(|| {
             s.broker

@@ -6,13 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jachai_cloud::enroll::KioskCa;
-use jachai_cloud::users::{Role, Users};
 use jachai_testkit::{Broker, Pki};
 
 use super::http::{json, start_on, Server, Session};
 use super::TestDb;
-
-pub const PASSWORD: &str = "a long enough password";
 
 /// A broker that trusts the kiosk CA the cloud will use (made first, as an operator would with
 /// `jachai-cloud --check`), and the cloud on it.
@@ -23,17 +20,6 @@ pub async fn start(db: &TestDb) -> Server {
     let pki = Arc::new(Pki::new().expect("pki"));
     let broker = Broker::start_trusting(pki, &[&dir.join("kiosk-ca.crt")]).expect("broker");
     start_on(db, broker, "login_per_minute = 100\napi_per_minute = 1000").await
-}
-
-pub async fn users(db: &TestDb) {
-    let users = Users::new(db.open().await);
-    for (name, role) in [
-        ("ana", Role::Admin),
-        ("rafi", Role::Reviewer),
-        ("vera", Role::Viewer),
-    ] {
-        users.add(name, PASSWORD, role).await.expect("add user");
-    }
 }
 
 pub async fn issue(

@@ -10,6 +10,21 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::TestDb;
 
+/// The password of the console users `users` adds.
+pub const PASSWORD: &str = "a long enough password";
+
+/// Console users: `ana` (admin), `rafi` (reviewer), `vera` (viewer), all with [`PASSWORD`].
+pub async fn users(db: &TestDb) {
+    let users = jachai_cloud::users::Users::new(db.open().await);
+    for (name, role) in [
+        ("ana", jachai_cloud::users::Role::Admin),
+        ("rafi", jachai_cloud::users::Role::Reviewer),
+        ("vera", jachai_cloud::users::Role::Viewer),
+    ] {
+        users.add(name, PASSWORD, role).await.expect("add user");
+    }
+}
+
 pub struct Server {
     pub base: String,
     pub broker: Broker,
