@@ -31,13 +31,25 @@ mkdir -p "$out"
 # Each binary is built on its own, so Cargo's feature unification does not give the kiosk app the
 # sync daemon's dependencies; cargo-deb then only packages (--no-build).
 start=$(date +%s)
+# Manual pages: each binary prints its own (hidden `man` subcommand, clap_mangen); the packages' assets
+# take them from out/man.
+bindir="$CARGO_TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+man="$repo/out/man"
+mkdir -p "$man"
+manpage() {
+    "$bindir/$1" man >"$man/$1.1"
+    gzip -9nf "$man/$1.1"
+}
 if [ "$only" != cloud ]; then
     cargo build --locked "${pflag[@]}" -p jachai-edge-sync --bin jachai-sync
     cargo build --locked "${pflag[@]}" -p jachai-kiosk
+    manpage jachai-sync
+    manpage jachai-kiosk
     cargo deb --no-build "${pflag[@]}" -p jachai-kiosk -o "$out"
 fi
 if [ "$only" != kiosk ]; then
     cargo build --locked "${pflag[@]}" -p jachai-cloud
+    manpage jachai-cloud
     cargo deb --no-build "${pflag[@]}" -p jachai-cloud -o "$out"
 fi
 echo "==> packages built in $(( $(date +%s) - start )) s:"

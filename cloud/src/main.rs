@@ -35,6 +35,9 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print this program's manual page (roff) to standard output; scripts/package.sh installs it.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -74,6 +77,12 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
+    if let Some(Cmd::Man) = args.command {
+        use clap::CommandFactory;
+        let page = Args::command().name("jachai-cloud");
+        clap_mangen::Man::new(page).render(&mut std::io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if args.json {

@@ -1,5 +1,6 @@
-//! `jachai-cloud user add`: the first console user from the command line (password from the environment
-//! or standard input), refused clearly when the name, password or role is wrong or the user exists.
+//! The `jachai-cloud` command line. `user add`: the first console user (password from the
+//! environment or standard input), refused clearly when the name, password or role is wrong or the
+//! user exists; the manual page.
 
 mod common;
 
@@ -130,4 +131,11 @@ async fn user_add_creates_console_users() {
             .all(|e| e.actor == "cli" && e.action == "user_added"));
         db.drop_db().await;
     }
+}
+
+#[test]
+fn the_manual_page_covers_the_options_and_subcommands() {
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_jachai-cloud"));
+    let mentions = ["\\-\\-check", "\\-\\-config", "jachai\\-cloud\\-user(1)"];
+    jachai_testkit::check_man_page(exe, "jachai-cloud", &mentions).expect("manual page");
 }

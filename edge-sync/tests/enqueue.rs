@@ -1,5 +1,6 @@
 //! `jachai-sync enqueue`: a real case (a `verify --json` report and its image files) recorded in
-//! one transaction with its outbox row; refused reports and missing images record nothing.
+//! one transaction with its outbox row; refused reports and missing images record nothing. And the
+//! manual page.
 
 use std::path::Path;
 use std::process::Command;
@@ -117,4 +118,11 @@ fn enqueue_refuses_error_reports_and_missing_images() {
 
     let store = Store::open(&db, &blobs).expect("open");
     assert_eq!(store.case_count().expect("count"), 0, "nothing recorded");
+}
+
+#[test]
+fn the_manual_page_covers_the_options_and_subcommands() {
+    let exe = Path::new(env!("CARGO_BIN_EXE_jachai-sync"));
+    let mentions = ["\\-\\-broker", "jachai\\-sync\\-enroll(1)"];
+    jachai_testkit::check_man_page(exe, "jachai-sync", &mentions).expect("manual page");
 }

@@ -44,6 +44,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: std::path::PathBuf,
     },
+    /// Print this program's manual page (roff) to standard output; scripts/package.sh installs it.
+    #[command(hide = true)]
+    Man,
 }
 
 /// Tesseract runs on OpenMP, which reads `OMP_THREAD_LIMIT` when the library is loaded, before
@@ -95,6 +98,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in jachai_kiosk::shots::screenshots(&out)? {
                 println!("{}", path.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         None => app(cli.config.as_deref()),

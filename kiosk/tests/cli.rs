@@ -1,4 +1,5 @@
-//! The `jachai-kiosk verify` contract that other tools rely on: JSON lines, error objects, exit codes.
+//! The `jachai-kiosk verify` contract that other tools rely on: JSON lines, error objects, exit codes;
+//! and the manual page.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -189,4 +190,15 @@ fn bad_arguments_are_refused_clearly() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(json_lines(&out)[0]["kind"], "gd");
+}
+
+#[test]
+fn the_manual_page_covers_the_options_and_subcommands() {
+    let exe = Path::new(env!("CARGO_BIN_EXE_jachai-kiosk"));
+    let mentions = [
+        "\\-\\-config",
+        "jachai\\-kiosk\\-verify(1)",
+        "jachai\\-kiosk\\-doctor(1)",
+    ];
+    jachai_testkit::check_man_page(exe, "jachai-kiosk", &mentions).expect("manual page");
 }

@@ -64,3 +64,33 @@ pub fn workspace_binary(package: &str, name: &str) -> anyhow::Result<std::path::
     anyhow::ensure!(path.exists(), "{} missing after the build", path.display());
     Ok(path)
 }
+
+/// Runs `exe man` (the hidden subcommand that prints the program's manual page, which
+/// `scripts/package.sh` installs) and checks the page: roff with `.TH NAME 1`, the NAME, SYNOPSIS
+/// and OPTIONS sections, each of `mentions` (subcommands, options), and not the hidden `man`
+/// subcommand itself. Returns the page.
+pub fn check_man_page(
+    exe: &std::path::Path,
+    name: &str,
+    mentions: &[&str],
+) -> anyhow::Result<String> {
+    let out = std::process::Command::new(exe).arg("man").output()?;
+    anyhow::ensure!(out.status.success(), "{name} man: {out:?}");
+    let page = String::from_utf8(out.stdout)?;
+    let title = format!(".TH {name} 1");
+    for needle in [title.as_str(), ".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS"]
+        .into_iter()
+        .chain(mentions.iter().copied())
+    {
+        anyhow::ensure!(
+            page.contains(needle),
+            "{name}'s manual page lacks {needle:?}"
+        );
+    }
+    // Subcommands are listed as `name\-sub(1)`.
+    anyhow::ensure!(
+        !page.contains("\\-man(1)"),
+        "{name}'s manual page lists the hidden man subcommand"
+    );
+    Ok(page)
+}

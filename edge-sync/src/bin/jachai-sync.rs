@@ -46,6 +46,9 @@ enum Command {
     Record(RecordArgs),
     /// Print the outbox backlog as JSON, then exit.
     Backlog(StoreArgs),
+    /// Print this program's manual page (roff) to standard output; scripts/package.sh installs it.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +189,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "decision_seq": store.decision_seq()?,
             });
             println!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         None => daemon_main(cli.run),
