@@ -184,18 +184,25 @@ mod tests {
     use super::*;
     use crate::hardware::{CameraSpec, GpioSpec};
 
+    /// The default configuration with its store, images and stolen index under `dir`.
+    fn fresh_store_in(dir: &Path) -> KioskConfig {
+        KioskConfig {
+            db: dir.join("kiosk.db"),
+            blobs: dir.join("blobs"),
+            index: dir.join("stolen"),
+            ..KioskConfig::default()
+        }
+    }
+
     #[test]
     fn a_missing_index_and_camera_fail_a_fresh_store_passes() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = KioskConfig {
-            db: dir.path().join("kiosk.db"),
-            blobs: dir.path().join("blobs"),
-            index: dir.path().join("stolen"),
             camera: CameraSpec::Simulated {
                 path: dir.path().join("no-camera"),
             },
             gpio: GpioSpec::Simulated,
-            ..KioskConfig::default()
+            ..fresh_store_in(dir.path())
         };
         let checks = run_checks(&config, Scope { hardware: true });
         let get = |n: &str| checks.iter().find(|c| c.name == n).expect("listed");
@@ -232,12 +239,7 @@ mod tests {
     #[test]
     fn a_fresh_kiosk_whose_cloud_holds_no_stolen_imei_is_in_step() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = KioskConfig {
-            db: dir.path().join("kiosk.db"),
-            blobs: dir.path().join("blobs"),
-            index: dir.path().join("stolen"),
-            ..KioskConfig::default()
-        };
+        let config = fresh_store_in(dir.path());
         let mut store = Store::open(&config.db, &config.blobs).expect("store");
         assert!(index(&config).is_err(), "no head yet");
         store.set_stolen_head(0, now_s()).expect("head");
