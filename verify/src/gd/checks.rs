@@ -107,7 +107,8 @@ pub fn imeis(typed: &[String], read: &GdFields) -> Vec<Finding> {
             let Some(info) = tac::lookup_imei(&r.imei) else {
                 continue;
             };
-            if !tac::brand_matches(info.brand, &brand.value) {
+            // A word that names no maker at all (an OCR fragment) contradicts nothing.
+            if !tac::brand_matches(info.brand, &brand.value) && tac::names_a_maker(&brand.value) {
                 out.push(
                     finding(
                         "imei_brand_mismatch",
@@ -302,6 +303,8 @@ mod tests {
         });
         let mut wrong_brand = doc(vec![imei(A, 0, None)]);
         wrong_brand.brand = field("Samsung"); // TAC 35693803 is a Nokia N900
+        let mut fragment_brand = doc(vec![imei(A, 0, None)]);
+        fragment_brand.brand = field("com"); // an OCR fragment names no maker
         let mut right_brand = doc(vec![imei(A, 0, None)]);
         right_brand.brand = tac::lookup_imei(A).map(|t| Field {
             value: t.brand.to_owned(),
@@ -347,6 +350,12 @@ mod tests {
                 vec!["imei_brand_mismatch"],
             ),
             ("brand agrees with TAC", typed(&[A]), right_brand, vec![]),
+            (
+                "brand is no maker's name",
+                typed(&[A]),
+                fragment_brand,
+                vec![],
+            ),
         ];
         for (name, typed, read, want) in rows {
             let found = imeis(&typed, &read);

@@ -358,9 +358,43 @@ pub fn brand_matches(tac_brand: &str, written_brand: &str) -> bool {
     }
 }
 
+/// Whether `written` names a phone maker at all: a known brand family (misreadings included) or
+/// the maker of some TAC in the table (first word, three letters or more). An OCR fragment such
+/// as `com` or `Modet` names none, so it can neither confirm nor contradict an IMEI's TAC.
+pub fn names_a_maker(written: &str) -> bool {
+    if brand_family(written).is_some() {
+        return true;
+    }
+    static MAKERS: OnceLock<std::collections::BTreeSet<String>> = OnceLock::new();
+    let makers = MAKERS.get_or_init(|| {
+        table()
+            .iter()
+            .filter_map(|e| words(&e.brand).into_iter().next())
+            .filter(|w| w.chars().count() >= 3)
+            .collect()
+    });
+    words(written).iter().any(|w| makers.contains(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_maker_names_count_as_a_written_brand() {
+        for (written, names) in [
+            ("Samsung", true),
+            ("Sarmsung Galasy A12", true),
+            ("Walton Primo", true),
+            ("Motorola", true),
+            ("com", false),
+            ("Modet", false),
+            ("", false),
+            ("xqzv", false),
+        ] {
+            assert_eq!(names_a_maker(written), names, "{written}");
+        }
+    }
 
     #[test]
     fn misread_brand_names_keep_their_family() {
