@@ -336,6 +336,10 @@ const GD_LABELS: &[&str] = &[
     "জিডি নম্বর",
     "জিডি নাম্বার",
     "জিডি নঃ",
+    // OCR drops a vowel sign of a small label (`জডি নং` for জিডি নং).
+    "জডি নং",
+    "জডি নম্বর",
+    "জিড নং",
     "জিডি",
     "gd",
     "সাধারণ ডায়েরি নং",
@@ -1612,6 +1616,12 @@ fn gd_date(lines: &[Line], reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>)
     if gd_line.is_some_and(date_label_holds_words) {
         return None;
     }
+    // The same for a date label that starts a line of its own (`তারিখঃ` under the GD number)
+    // and is set off by a separator or ends the line: that is the form's date field, not the
+    // word in running text (`… ১৪/০৫/২০২৪ তারিখ আনুমানিক`, wrapped to a new line).
+    if lines.iter().any(|l| date_field_line_holds_words(l)) {
+        return None;
+    }
     gd_line.into_iter().chain(lines.iter()).find_map(|line| {
         let (v, s, e) = dates_in(line, 0).into_iter().next()?;
         line.field(v, s, e)
@@ -1652,6 +1662,27 @@ fn date_label_holds_words(line: &Line) -> bool {
             .count();
         digits <= 1 && letters >= 3
     })
+}
+
+/// Whether `line` opens with a date label set off as a form field (a separator after it, or
+/// nothing) whose value holds words or nothing ([`date_label_holds_words`]).
+fn date_field_line_holds_words(line: &Line) -> bool {
+    let first_text = line.chars.iter().position(|c| c.is_alphanumeric());
+    let Some(hit) = find_labels(line, DATE_LABELS)
+        .into_iter()
+        .find(|h| Some(h.start) == first_text)
+    else {
+        return false;
+    };
+    let mut j = hit.end;
+    while line.chars.get(j).is_some_and(|c| c.is_whitespace()) {
+        j += 1;
+    }
+    let set_off = match line.chars.get(j) {
+        None => true,
+        Some(&c) => matches!(c, ':' | 'ঃ' | '-' | '–' | '—' | '=' | '.'),
+    };
+    set_off && date_label_holds_words(line)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2544,6 +2575,8 @@ mod tests {
             ("জিডি নং ১২৩৪", s("1234")),
             ("জি.ডি নং: ৫৬৭/২৪", s("567/24")),
             ("জিডি নম্বরঃ ৮৯০", s("890")),
+            ("জডি নং: 835 তারিখ: 16 নভেম্বর 2023", s("835")),
+            ("জিড নং ৪৪", s("44")),
             ("জি ডি নং- ১২৩৪ তারিখ ১২/০৩/২০২৪", s("1234")),
             ("GD No. 1234", s("1234")),
             ("GD No: GD-1234/2024", s("1234/2024")),
@@ -2597,6 +2630,18 @@ mod tests {
             ),
             // … or nothing (blank paper cloned over it).
             ("GD No. 970 Date:\non 27/11/2022 at about", None),
+            // A date label on a line of its own, holding words or nothing.
+            ("জিডি নং: ৬৩\nতারিখ:\nগত ১৪/০৪/২০১৯ তারিখ আনুমানিক", None),
+            (
+                "জিডি নংঃ ৫১/২৪\nতারিখঃ রী প্রদীপ pa\nগত ১৪/০৫/২০২৪ তারিখ আনুমানিক",
+                None,
+            ),
+            ("GD No. 51/24\nDate -\non 14/05/2024 at about", None),
+            // Running text that wraps before the word তারিখ is no date field.
+            (
+                "জিডি নং: ৬৩\nগত ১৪/০৪/২০১৯\nতারিখ আনুমানিক ১১ ঘটিকার সময়",
+                s("2019-04-14"),
+            ),
             // A badly read date still has digits: the body's date is the fallback.
             (
                 "জিডি নং: ৯৭০ তারিখ: ২৯ নভেম ২o২২\nগত ২৭/১১/২০২২ তারিখ আনুমানিক",
