@@ -1225,7 +1225,7 @@ mod tests {
         let (w, h) = (1600usize, 2000usize);
         let mut mask = vec![false; w * h];
         let mut rules = vec![false; w * h];
-        let mut set = |m: &mut Vec<bool>, r: &mut Vec<bool>, x: usize, y: usize, rule: bool| {
+        let set = |m: &mut [bool], r: &mut [bool], x: usize, y: usize, rule: bool| {
             m[y * w + x] = true;
             if rule {
                 r[y * w + x] = true;
