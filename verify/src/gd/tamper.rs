@@ -37,6 +37,10 @@ pub struct TamperConfig {
     pub overlap_factor: u32,
     /// Paper-noise correlation that makes a shape match over a field a clone.
     pub min_clone_correlation: f32,
+    /// Several measures off together: the root of the sum of their squared (capped) z-scores
+    /// that counts, and the least the second-strongest must show.
+    pub min_joint_z: f32,
+    pub min_second_cue: f32,
 }
 
 impl Default for TamperConfig {
@@ -51,6 +55,8 @@ impl Default for TamperConfig {
             points: 45,
             overlap_factor: 3,
             min_clone_correlation: 0.45,
+            min_joint_z: 4.5,
+            min_second_cue: 1.5,
         }
     }
 }
@@ -298,6 +304,33 @@ fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Op
             } else {
                 "blurrier"
             }
+        ));
+    }
+    // Several measures off at once, none far enough alone: a paste that was blended in (paper
+    // level matched, some noise added) still leaves its noise (lower), grain and stroke
+    // sharpness a little off together. Each measure counts with its z-score, capped where its step is
+    // smaller than the single-measure minimum would ask (so a large z on a tiny step adds
+    // little), and at least two must be clearly off.
+    let capped = |z: f32, step: f32, min_step: f32| z.abs().min(cfg.min_z * step.abs() / min_step);
+    // Only less noise counts here: dense digits in a JPEG ring more than running text, and on
+    // tuning seed 614 a clean scan's IMEI showed twice its neighbours' noise with a grain step.
+    let noise_cue = if noise_ratio < 0.0 {
+        capped(noise_z, noise_ratio, cfg.min_noise_ratio)
+    } else {
+        0.0
+    };
+    let mut cues = [
+        noise_cue,
+        capped(grain_z, m.grain - grain_med, cfg.min_grain_step),
+        capped(paper_z, m.paper - paper_med, cfg.min_paper_step),
+        capped(sharp_z, sharp_ratio, cfg.min_sharpness_ratio),
+    ];
+    cues.sort_by(|a, b| b.total_cmp(a));
+    let joint = cues.iter().map(|c| c * c).sum::<f32>().sqrt();
+    if joint > cfg.min_joint_z && cues[1] >= cfg.min_second_cue {
+        return Some(format!(
+            "its paper noise, grain and stroke sharpness together differ from the text around it (noise {:.1} against {:.1}, grain {:.2} against {:.2}, sharpness {:.2} against {:.2})",
+            m.noise, noise_med, m.grain, grain_med, m.sharpness, sharp_med
         ));
     }
     None
@@ -770,6 +803,76 @@ mod tests {
             found[0].regions.iter().any(|r| r.overlap(&paste) > 0),
             "{found:#?}"
         );
+    }
+
+    /// The joint rule: two measures each a little off flag a chunk; either alone, or a large
+    /// z-score on a negligible step, does not.
+    #[test]
+    fn several_small_differences_together_flag_a_chunk() {
+        let base = Measures {
+            grain: 0.12,
+            noise: 2.0,
+            paper: 230.0,
+            ink: 60.0,
+            sharpness: 0.9,
+        };
+        // Neighbours spread a little on every measure.
+        let near: Vec<(Region, Measures)> = (0..12)
+            .map(|i| {
+                let d = (i % 5) as f32 - 2.0;
+                let m = Measures {
+                    grain: base.grain + 0.01 * d,
+                    noise: base.noise + 0.05 * d,
+                    paper: base.paper + 0.5 * d,
+                    ink: base.ink + 2.0 * d,
+                    sharpness: base.sharpness + 0.01 * d,
+                };
+                (Region::new(0, 0, 10, 10), m)
+            })
+            .collect();
+        let near: Vec<&(Region, Measures)> = near.iter().collect();
+        let cfg = TamperConfig::default();
+        let with = |f: &dyn Fn(&mut Measures)| {
+            let mut m = base;
+            f(&mut m);
+            outlier(&m, &near, &cfg)
+        };
+        type Edit = dyn Fn(&mut Measures);
+        let cases: [(&str, &Edit, bool); 6] = [
+            ("same", &|_| {}, false),
+            // Noise down by 45 % (alone: needs 50 %), grain down by 0.25 (alone: 0.3).
+            (
+                "noise and grain",
+                &|m| {
+                    m.noise = 1.1;
+                    m.grain = -0.13;
+                },
+                true,
+            ),
+            ("noise alone", &|m| m.noise = 1.1, false),
+            ("grain alone", &|m| m.grain = -0.13, false),
+            // Sharper by 40 % (alone: 50 %) with the grain step.
+            (
+                "sharpness and grain",
+                &|m| {
+                    m.sharpness = 1.26;
+                    m.grain = -0.13;
+                },
+                true,
+            ),
+            // Tiny steps with large z-scores (tight neighbours) stay quiet.
+            (
+                "tiny steps",
+                &|m| {
+                    m.grain = 0.05;
+                    m.paper = 232.0;
+                },
+                false,
+            ),
+        ];
+        for (name, f, flagged) in cases {
+            assert_eq!(with(f).is_some(), flagged, "{name}: {:?}", with(f));
+        }
     }
 
     #[test]
