@@ -70,6 +70,23 @@ pub async fn start_on(db: &TestDb, broker: Broker, http_extra: &str) -> Server {
             .await
             .expect("service ran");
     });
+    // The cloud subscribes to the kiosks' uplinks when it connects and then publishes the
+    // retained stolen-index head on the same connection, so once the head is at the broker a
+    // case a test publishes can no longer be lost to a subscription not made yet (a race that
+    // failed a browser test on a loaded machine).
+    let probe = broker.identity("head-probe").expect("probe cert");
+    let sub = broker
+        .subscribe(Some(&probe), &["jachai/v1/stolen/head"])
+        .expect("subscribe to the head");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sub.messages().expect("messages").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cloud published no stolen-index head within 30 s of starting"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(sub);
     Server {
         base: format!("http://{addr}"),
         broker,
