@@ -675,52 +675,48 @@ fn binarise_k(gray: &GrayImage, k: f64) -> Vec<bool> {
 /// between erased horizontal rules are as tall as a row, so they would join the rows above and
 /// below into one line.
 fn remove_rules(mask: &mut [bool], w: usize, h: usize) {
-    const WIDEN: usize = 2;
     if w == 0 || h == 0 {
         return;
     }
-    let at = |x: usize, y: usize| mask.get(y * w + x).copied().unwrap_or(false);
     let mut rule = vec![false; mask.len()];
-    let mark = |rule: &mut [bool], x: usize, y: usize| {
-        if let Some(r) = rule.get_mut(y * w + x) {
-            *r = true;
-        }
-    };
-    let min_h = (w / 4).max(50);
-    for y in 0..h {
-        let (y0, y1) = (y.saturating_sub(1), (y + 1).min(h - 1));
-        let band = (0..w).map(|x| (y0..=y1).any(|yy| at(x, yy)));
-        for (start, end) in long_runs(band, min_h) {
-            for x in start..end {
-                for yy in y0..=y1 {
-                    if at(x, yy) {
-                        for t in yy.saturating_sub(WIDEN)..(yy + WIDEN + 1).min(h) {
-                            mark(&mut rule, x, t);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let min_v = (h / 25).max(60);
-    for x in 0..w {
-        let (x0, x1) = (x.saturating_sub(1), (x + 1).min(w - 1));
-        let band = (0..h).map(|y| (x0..=x1).any(|xx| at(xx, y)));
-        for (start, end) in long_runs(band, min_v) {
-            for y in start..end {
-                for xx in x0..=x1 {
-                    if at(xx, y) {
-                        for t in xx.saturating_sub(WIDEN)..(xx + WIDEN + 1).min(w) {
-                            mark(&mut rule, t, y);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    mark_rules(mask, &mut rule, w, h, false, (w / 4).max(50));
+    mark_rules(mask, &mut rule, w, h, true, (h / 25).max(60));
     for (m, r) in mask.iter_mut().zip(&rule) {
         if *r {
             *m = false;
+        }
+    }
+}
+
+/// Mark in `rule` the ink of runs at least `min` long along rows (`vertical` false) or columns,
+/// measured on a band three pixels across, widened by two pixels across the run.
+fn mark_rules(mask: &[bool], rule: &mut [bool], w: usize, h: usize, vertical: bool, min: usize) {
+    const WIDEN: usize = 2;
+    // (along, across) → index; `len` along a run, `lanes` across.
+    let (len, lanes) = if vertical { (h, w) } else { (w, h) };
+    let idx = |along: usize, across: usize| {
+        if vertical {
+            along * w + across
+        } else {
+            across * w + along
+        }
+    };
+    let at = |along: usize, across: usize| mask.get(idx(along, across)).copied().unwrap_or(false);
+    for lane in 0..lanes {
+        let (a0, a1) = (lane.saturating_sub(1), (lane + 1).min(lanes - 1));
+        let band = (0..len).map(|i| (a0..=a1).any(|a| at(i, a)));
+        for (start, end) in long_runs(band, min) {
+            for i in start..end {
+                for a in a0..=a1 {
+                    if at(i, a) {
+                        for t in a.saturating_sub(WIDEN)..(a + WIDEN + 1).min(lanes) {
+                            if let Some(r) = rule.get_mut(idx(i, t)) {
+                                *r = true;
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
