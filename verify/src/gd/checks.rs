@@ -300,6 +300,7 @@ mod tests {
             confidence: 0.5,
             reason: "check digit".into(),
             label: None,
+            readings: vec![],
         });
         let mut wrong_brand = doc(vec![imei(A, 0, None)]);
         wrong_brand.brand = field("Samsung"); // TAC 35693803 is a Nokia N900

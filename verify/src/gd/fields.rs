@@ -46,6 +46,9 @@ pub struct InvalidImei {
     pub reason: String,
     /// The label it was written after.
     pub label: Option<String>,
+    /// Every reading made of it (the line's, then the digit-only re-reads; none for an
+    /// IMEISV), to try again once the page's other IMEIs are known.
+    pub readings: Vec<String>,
 }
 
 /// A text field: value, where it was read, and how sure OCR was.
@@ -771,8 +774,38 @@ fn extract_imeis(
             .map(|(l, _)| l.clone())
             .collect();
     }
-    repair_extra_digit(out);
+    retry_with_page_tacs(out);
     sibling_imeis(lines, reread, out);
+}
+
+/// A labelled IMEI none of whose readings was valid, read again once the page's other IMEIs
+/// are known: a phone's IMEIs share their TAC, so a reading that slipped inside the TAC has
+/// one neighbour with the TAC of its sibling ([`reread_or_agree`]). The IMEI read first on a
+/// page had no sibling to lean on when it was judged.
+fn retry_with_page_tacs(out: &mut GdFields) {
+    if out.imeis.is_empty() {
+        return;
+    }
+    let mut keep = Vec::with_capacity(out.invalid_imeis.len());
+    for inv in std::mem::take(&mut out.invalid_imeis) {
+        let found = inv.readings.split_first().and_then(|(first, again)| {
+            let again = again.iter().map(|t| (t.clone(), inv.confidence)).collect();
+            reread_or_agree(first, again, false, &out.imeis)
+        });
+        match found {
+            Some((imei, note, conf)) if !out.imeis.iter().any(|i| i.imei == imei) => {
+                out.imeis.push(ReadImei {
+                    imei,
+                    region: inv.region,
+                    confidence: conf,
+                    note,
+                    label: inv.label,
+                });
+            }
+            _ => keep.push(inv),
+        }
+    }
+    out.invalid_imeis = keep;
 }
 
 /// Fewest and most digit-like characters a line beside an IMEI line must hold to be read again
@@ -871,62 +904,6 @@ fn sibling_imeis(
     }
 }
 
-/// A labelled number read with one digit too many (OCR sometimes splits a glyph into two
-/// digits): accepted when deleting exactly one digit gives exactly one Luhn-valid IMEI, and that
-/// IMEI shares its 8-digit TAC with another IMEI read on the same page (a phone's IMEIs share
-/// their type allocation code), which makes a chance Luhn match (one in ten) unlikely to pass.
-fn repair_extra_digit(out: &mut GdFields) {
-    let mut keep = Vec::with_capacity(out.invalid_imeis.len());
-    for inv in std::mem::take(&mut out.invalid_imeis) {
-        let sv = inv
-            .label
-            .as_deref()
-            .is_some_and(|l| l.to_ascii_uppercase().contains("SV"));
-        let digits: Vec<char> = inv.value.chars().collect();
-        if sv
-            || inv.label.is_none()
-            || digits.len() != 16
-            || !digits.iter().all(char::is_ascii_digit)
-        {
-            keep.push(inv);
-            continue;
-        }
-        let mut found: Vec<(String, usize)> = Vec::new();
-        for skip in 0..digits.len() {
-            let cand: String = digits
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| i != skip)
-                .map(|(_, c)| *c)
-                .collect();
-            if found.iter().any(|(f, _)| *f == cand) || !imei::is_valid(&cand) {
-                continue;
-            }
-            let tac = cand.get(..8);
-            if out
-                .imeis
-                .iter()
-                .any(|i| i.imei != cand && i.imei.get(..8) == tac)
-            {
-                found.push((cand, skip));
-            }
-        }
-        match found.as_slice() {
-            [(imei, skip)] if !out.imeis.iter().any(|i| i.imei == *imei) => {
-                out.imeis.push(ReadImei {
-                    imei: imei.clone(),
-                    region: inv.region,
-                    confidence: inv.confidence,
-                    note: Some(format!("repaired: extra digit deleted at {}", skip + 1)),
-                    label: inv.label,
-                });
-            }
-            _ => keep.push(inv),
-        }
-    }
-    out.invalid_imeis = keep;
-}
-
 /// The box of a label's value: from the value's start to the next IMEI label or the end of the
 /// line; `None` when nothing follows the label.
 fn value_region(line: &Line, labels: &[ImeiLabel], label: &ImeiLabel) -> Option<Region> {
@@ -984,6 +961,16 @@ fn judge(c: Candidate, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>, out
                 &out.imeis,
             )
             .unwrap_or((imei, note, c.conf)),
+            // A TAC no phone has: a wrong reading passes the Luhn check one time in ten, so
+            // the digit-only re-reads get a say (the first reading wins a tie).
+            _ if !sv && !tac_known(&imei, &out.imeis) => {
+                let again = std::iter::once((c.text.clone(), c.conf))
+                    .chain(reread(c.value_region.unwrap_or(region)))
+                    .collect();
+                reread_or_agree("", again, false, &out.imeis)
+                    .filter(|found| found.0 != imei)
+                    .unwrap_or((imei, note, c.conf))
+            }
             _ => (imei, note, c.conf),
         },
         Err(_) if c.label.is_none() && !imei_shaped(&c.text) => return,
@@ -999,33 +986,34 @@ fn judge(c: Candidate, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>, out
                 None => return,
             }
         }
-        Err(reason) => match reread_keeping(
-            &mut companions,
-            &c.text,
-            reread(c.value_region.unwrap_or(region)),
-            sv,
-            &out.imeis,
-        ) {
-            Some(found) => found,
-            None => {
-                let value: String = c
-                    .text
-                    .chars()
-                    .filter(|ch| !ch.is_whitespace() && *ch != '-' && *ch != '–')
-                    .map(|ch| imei::digit_value(ch).map_or(ch, |d| char::from(b'0' + d)))
-                    .collect();
-                if !out.invalid_imeis.iter().any(|i| i.value == value) {
-                    out.invalid_imeis.push(InvalidImei {
-                        value,
-                        region,
-                        confidence: c.conf,
-                        reason,
-                        label: name,
-                    });
+        Err(reason) => {
+            let again = reread(c.value_region.unwrap_or(region));
+            let readings: Vec<String> = std::iter::once(c.text.clone())
+                .chain(again.iter().map(|r| r.0.clone()))
+                .collect();
+            match reread_keeping(&mut companions, &c.text, again, sv, &out.imeis) {
+                Some(found) => found,
+                None => {
+                    let value: String = c
+                        .text
+                        .chars()
+                        .filter(|ch| !ch.is_whitespace() && *ch != '-' && *ch != '–')
+                        .map(|ch| imei::digit_value(ch).map_or(ch, |d| char::from(b'0' + d)))
+                        .collect();
+                    if !out.invalid_imeis.iter().any(|i| i.value == value) {
+                        out.invalid_imeis.push(InvalidImei {
+                            value,
+                            region,
+                            confidence: c.conf,
+                            reason,
+                            label: name,
+                            readings: if sv { Vec::new() } else { readings },
+                        });
+                    }
+                    return;
                 }
-                return;
             }
-        },
+        }
     };
     if let Some(first) = out.imeis.iter().find(|i| i.imei == imei) {
         // The same number again somewhere else on the page (not a second reading of the same
@@ -1064,6 +1052,12 @@ fn judge(c: Candidate, reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>, out
             });
         }
     }
+}
+
+/// Whether `imei`'s TAC is in the TAC table or is the TAC of an IMEI already read on the page.
+fn tac_known(imei: &str, page: &[ReadImei]) -> bool {
+    let tac = imei.get(..8);
+    imei::tac::lookup_imei(imei).is_some() || page.iter().any(|p| p.imei.get(..8) == tac)
 }
 
 /// Every valid IMEI written whole in `text` (group-aligned 15-digit spans).
@@ -1114,7 +1108,9 @@ fn reread_keeping(
 /// What digit-only re-reads add to a first reading that held no valid IMEI.
 ///
 /// Every valid IMEI any re-read holds, and the one each pair of readings (the first included)
-/// agrees on when both slipped ([`imei::consensus`]), is a candidate. Each candidate is scored
+/// agrees on when both slipped ([`imei::consensus`]), is a candidate, and so is the one IMEI
+/// with the TAC of an IMEI already read on the page one slip from a single reading
+/// ([`imei::known_tac_neighbour`]: a slip inside the TAC). Each candidate is scored
 /// by how many readings support it ([`imei::reading_support`]: written whole counts two, one
 /// OCR slip away one), plus one when its TAC is in the TAC table and two when it shares its TAC
 /// with an IMEI already read on the page (a phone's IMEIs share their TAC). A wrong reading
@@ -1149,6 +1145,18 @@ fn reread_or_agree(
         }
     }
     let page_tacs: Vec<&str> = page_imeis.iter().filter_map(|i| i.imei.get(..8)).collect();
+    // One reading that slipped inside the TAC: the one neighbour with the TAC of the phone's
+    // other IMEI. Not any TAC in the table: a maker's TACs lie close together (Apple's
+    // `3544xx06`), so a reading with two slips often has a neighbour on another of them.
+    let sibling = |tac: &str| page_tacs.contains(&tac);
+    let mut neighbours: Vec<String> = Vec::new();
+    for r in &readings {
+        if let Some(x) = imei::known_tac_neighbour(r, sibling) {
+            if !agreed.contains(&x) && !neighbours.contains(&x) {
+                neighbours.push(x);
+            }
+        }
+    }
     let score = |x: &str| -> u32 {
         let support: u32 = readings
             .iter()
@@ -1165,6 +1173,7 @@ fn reread_or_agree(
         .iter()
         .map(|d| d.0.as_str())
         .chain(agreed.iter().map(String::as_str))
+        .chain(neighbours.iter().map(String::as_str))
     {
         if !names.contains(&x) {
             names.push(x);
@@ -1183,12 +1192,17 @@ fn reread_or_agree(
     if let Some(d) = direct.iter().find(|d| d.0 == name) {
         return Some(d.clone());
     }
-    Some((
-        name.to_owned(),
-        Some("repaired: two readings agree on it".to_owned()),
-        conf,
-    ))
+    let note = if agreed.iter().any(|a| a == name) {
+        "repaired: two readings agree on it"
+    } else {
+        SIBLING_TAC
+    };
+    Some((name.to_owned(), Some(note.to_owned()), conf))
 }
+
+/// The note of an IMEI put back from one reading by its sibling's TAC.
+const SIBLING_TAC: &str =
+    "repaired: the one valid IMEI with its sibling's TAC one OCR slip from a reading";
 
 /// Every valid IMEI in a digit-only re-read, left to right.
 fn reread_imeis(text: &str, sv: bool, conf: f32) -> Vec<(String, Option<String>, f32)> {
@@ -2170,10 +2184,18 @@ mod tests {
             // a Luhn-valid IMEI with the page's other IMEI's TAC.
             (
                 "IMEI 1: 352099001761481\nIMEI 2: ৩৫২০ ৯৪৯০০ ১৭৬১ ৪৯৯",
-                vec![
-                    (A, s("IMEI 1"), None),
-                    (B, s("IMEI 2"), s("repaired: extra digit deleted at 6")),
-                ],
+                vec![(A, s("IMEI 1"), None), (B, s("IMEI 2"), s(SIBLING_TAC))],
+            ),
+            // The first IMEI's leading digit lost: put back once the second one is read.
+            (
+                "IMEI 1: 52099001761481\nIMEI 2: 352099001761499",
+                vec![(B, s("IMEI 2"), None), (A, s("IMEI 1"), s(SIBLING_TAC))],
+            ),
+            // A slip in the serial has a neighbour with the sibling's TAC at every serial
+            // position: not guessed.
+            (
+                "IMEI 1: 352099001761482\nIMEI 2: 352099001761499",
+                vec![(B, s("IMEI 2"), None)],
             ),
             // … but not without another IMEI of the same TAC on the page.
             (

@@ -230,6 +230,35 @@ pub fn consensus(a: &str, b: &str) -> Option<String> {
     apart.then_some(one)
 }
 
+/// The one Luhn-valid IMEI within one OCR slip (a changed, an extra or a missing digit) of
+/// `reading` whose 8-digit TAC `known` accepts (a TAC in the TAC table, or the TAC of the
+/// phone's other IMEI on the page), when there is exactly one.
+///
+/// One reading that slipped is not enough on its own: every position has one digit that
+/// passes the Luhn check. But a slip inside the TAC leaves a TAC no phone has, and of the few
+/// neighbours that change a TAC digit, a random one lands on an allocated TAC about one time
+/// in five hundred (some 25 000 of 10⁸ TACs are in the table; far more often near a maker's
+/// other TACs, so callers use the TAC of the phone's other IMEI). A slip in the serial keeps a
+/// known TAC at every serial position, so several candidates remain and none is chosen.
+pub fn known_tac_neighbour(reading: &str, known: impl Fn(&str) -> bool) -> Option<String> {
+    let mut found = std::collections::BTreeSet::new();
+    for w in imei_windows(reading) {
+        for x in one_slip_away(&w) {
+            if x.get(..8).is_some_and(&known) {
+                found.insert(x);
+            }
+        }
+        if found.len() > 1 {
+            return None;
+        }
+    }
+    let mut it = found.into_iter();
+    match (it.next(), it.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
 /// How well a reading supports `imei`: 2 when one of its IMEI-sized digit windows is exactly
 /// it, 1 when one is a single OCR slip away from it (a changed, an extra or a missing digit),
 /// 0 otherwise.
@@ -726,6 +755,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn known_tac_neighbour_table() {
+        // The phone's other IMEI on the page has TAC 86945875.
+        let page = |tac: &str| tac == "86945875";
+        const A: &str = "869458758557201";
+        assert!(is_valid(A));
+        for (reading, want) in [
+            // The leading digit lost, a TAC digit misread, an extra digit inside the TAC.
+            ("/69458758557 201", Some(A)),
+            ("৮৬৯৪৫৮৭৬৮৫৫৭২০১", Some(A)),
+            ("8694598758557201", Some(A)),
+            // A slip in the serial: every serial position has a valid neighbour with the known
+            // TAC, so nothing is chosen.
+            ("869458758557202", None),
+            // Two slips in the TAC, another number, nothing.
+            ("869658768557201", None),
+            ("352099001761481", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                known_tac_neighbour(reading, page).as_deref(),
+                want,
+                "{reading}"
+            );
+        }
+    }
+
     fn luhn_valid_imei() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         proptest::collection::vec(0u8..10, 14).prop_map(|mut d| {
@@ -751,6 +807,17 @@ mod tests {
             // …and an all-digit token that fails is never "repaired".
             let is_luhn_fail = matches!(repair_ocr(&bad), Err(OcrImeiError::LuhnFails { .. }));
             proptest::prop_assert!(is_luhn_fail);
+        }
+
+        #[test]
+        fn a_tac_slip_is_pinned_down_by_the_known_tac(imei in luhn_valid_imei(), pos in 0usize..8, delta in 1u8..10) {
+            let mut d: Vec<u8> = imei.bytes().map(|b| b - b'0').collect();
+            d[pos] = (d[pos] + delta) % 10;
+            let tac = imei[..8].to_owned();
+            let found = known_tac_neighbour(&to_ascii(&d), |t| t == tac);
+            // Only the changed TAC digit, put back, restores the TAC (a change elsewhere
+            // leaves the TAC wrong), so the truth is the one neighbour.
+            proptest::prop_assert_eq!(found, Some(imei));
         }
 
         #[test]
