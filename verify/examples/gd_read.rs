@@ -49,13 +49,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &cfg.gd.structure,
         &deadline,
     )?;
+    println!(
+        "structure thana: {:?} district: {:?}",
+        s.thana
+            .as_ref()
+            .map(|t| (&t.raw, t.matches.first().map(|m| &m.name_en))),
+        s.district
+            .as_ref()
+            .map(|d| (&d.raw, d.matches.first().map(|m| &m.name_en)))
+    );
     println!("seal: {:?}", s.seals.first().map(|s| (s.region, s.score)));
     println!(
         "signature: {:?}",
         s.signature.as_ref().map(|s| (s.region, s.score))
     );
     for f in &s.findings {
-        println!("structure finding: {} {:?}", f.code, f.regions);
+        println!("structure finding: {} {:?} {}", f.code, f.regions, f.en);
     }
     Ok(())
 }

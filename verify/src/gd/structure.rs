@@ -445,14 +445,19 @@ fn read_thana(
     raw: Option<&str>,
     cfg: &StructureConfig,
 ) -> Option<PlaceRead<ThanaMatch>> {
-    if let Some(raw) = raw.filter(|r| !r.trim().is_empty()) {
-        let matches = geo::find_thana(raw);
-        let region = locate(ocr, raw);
-        return Some(PlaceRead {
-            raw: raw.to_owned(),
-            region,
-            matches,
-        });
+    // The thana is named several times on a GD copy (heading, addressee, the duty officer's
+    // block): when the reading field parsing took names no thana (a garbled word), a name
+    // written before its label elsewhere wins; with none, that reading is reported.
+    let given = raw.filter(|r| !r.trim().is_empty()).map(|raw| PlaceRead {
+        raw: raw.to_owned(),
+        region: locate(ocr, raw),
+        matches: geo::find_thana(raw),
+    });
+    if let Some(given) = given {
+        if given.matches.is_empty() {
+            return Some(name_before_label(ocr).unwrap_or(given));
+        }
+        return Some(given);
     }
     for line in &ocr.lines {
         if let Some((text, region)) = after_label(line, THANA_LABELS, cfg.min_phrase_similarity) {
@@ -471,18 +476,27 @@ fn read_thana(
             });
         }
     }
-    // Unlabelled: "ধানমন্ডি মডেল থানা" has its label after the name.
+    name_before_label(ocr)
+}
+
+/// A thana named before its label anywhere on the page (`ধানমন্ডি মডেল থানা`, `Mirpur Police
+/// Station`). Only a name before the label: in `নকলা থানা, শেরপুর` the district after it is
+/// also the name of a thana elsewhere.
+fn name_before_label(ocr: &OcrPage) -> Option<PlaceRead<ThanaMatch>> {
+    let is_label = |w: &str| {
+        plain_words(w)
+            .first()
+            .is_some_and(|p| ["থানা", "thana", "police", "station"].contains(&p.as_str()))
+    };
     for line in &ocr.lines {
         let words: Vec<&str> = line.words.iter().map(|w| w.text.as_str()).collect();
-        let labelled = plain_words(&line.text)
-            .iter()
-            .any(|w| w == "থানা" || w == "thana");
-        if !labelled {
+        let Some(label) = words.iter().position(|w| is_label(w)) else {
             continue;
-        }
+        };
+        // The mention may take the label in (`পূর্বধলা থানা`) but must start before it.
         if let Some(m) = geo::search_words(&words)
             .into_iter()
-            .find(|m| !m.thanas.is_empty())
+            .find(|m| !m.thanas.is_empty() && m.start < label)
         {
             let region = super::text::union(
                 line.words
