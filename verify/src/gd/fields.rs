@@ -1115,21 +1115,32 @@ fn reread_keeping(
 /// OCR slip away one), plus one when its TAC is in the TAC table and two when it shares its TAC
 /// with an IMEI already read on the page (a phone's IMEIs share their TAC). A wrong reading
 /// passes the Luhn check one time in ten, so the first valid re-read alone is not trusted when
-/// the other readings point elsewhere. The best candidate wins when it stands alone at the top;
-/// a tie keeps the first valid re-read, as before.
+/// the other readings point elsewhere; beside an IMEI already read, a candidate with another
+/// TAC that is not in the table is dropped. The best candidate wins when it stands alone at the
+/// top; a tie keeps the first valid re-read, as before.
 fn reread_or_agree(
     first: &str,
     again: Vec<(String, f32)>,
     sv: bool,
     page_imeis: &[ReadImei],
 ) -> Option<(String, Option<String>, f32)> {
-    let direct: Vec<(String, Option<String>, f32)> = again
+    let mut direct: Vec<(String, Option<String>, f32)> = again
         .iter()
         .flat_map(|(text, conf)| reread_imeis(text, sv, *conf))
         .collect();
     if sv {
         return direct.into_iter().next();
     }
+    let page_tacs: Vec<&str> = page_imeis.iter().filter_map(|i| i.imei.get(..8)).collect();
+    // Beside an IMEI already read, a candidate with another TAC that no phone in the table has
+    // is a chance Luhn match on a misreading (`২২ ৮৬৬৩৬-…`, the slot number read into it), not
+    // the phone's other slot.
+    let stray = |x: &str| {
+        !page_tacs.is_empty()
+            && !page_tacs.contains(&x.get(..8).unwrap_or_default())
+            && imei::tac::lookup_imei(x).is_none()
+    };
+    direct.retain(|d| !stray(&d.0));
     let conf = again.first().map_or(0.0, |r| r.1);
     let readings: Vec<&str> = std::iter::once(first)
         .chain(again.iter().map(|(t, _)| t.as_str()))
@@ -1138,13 +1149,12 @@ fn reread_or_agree(
     for (i, a) in readings.iter().enumerate() {
         for b in readings.iter().skip(i + 1) {
             if let Some(x) = imei::consensus(a, b) {
-                if !agreed.contains(&x) {
+                if !agreed.contains(&x) && !stray(&x) {
                     agreed.push(x);
                 }
             }
         }
     }
-    let page_tacs: Vec<&str> = page_imeis.iter().filter_map(|i| i.imei.get(..8)).collect();
     // One reading that slipped inside the TAC: the one neighbour with the TAC of the phone's
     // other IMEI. Not any TAC in the table: a maker's TACs lie close together (Apple's
     // `3544xx06`), so a reading with two slips often has a neighbour on another of them.
@@ -1354,20 +1364,65 @@ fn gd_date_reread(
     lines: &[Line],
     reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>,
 ) -> Option<Field> {
+    let parse = |l: &Line| dates_in(l, 0).into_iter().next().map(|(v, _, _)| v);
     for line in lines {
         for hit in find_labels(line, DATE_LABELS) {
             let i = value_start(line, hit.end);
-            // A date has digits: `তারিখ` in running text (`… তারিখ আনুমানিক`) is not re-read.
-            if digits_in(date_value(line, i)) < 4 {
+            let value = date_value(line, i);
+            let set_off = line
+                .chars
+                .get(hit.end..i)
+                .unwrap_or_default()
+                .iter()
+                .any(|&c| matches!(c, ':' | 'ঃ' | '-' | '–'));
+            // A field label with nothing after it: the value may have been left out of the
+            // line (merged into the box of the line above); its place on the page is read.
+            if value.iter().all(|c| !c.is_alphanumeric()) {
+                if let Some(f) = reread_beside(line, hit.end, reread, &parse) {
+                    return Some(f);
+                }
                 continue;
             }
-            let parse = |l: &Line| dates_in(l, 0).into_iter().next().map(|(v, _, _)| v);
+            // A date has digits: `তারিখ` in running text (`… তারিখ আনুমানিক`) is not re-read.
+            // After `Date:` Bengali digits read by the English model come out as letters
+            // (`৯ VR BVA`), so there ASCII letters count too.
+            let digitish = value
+                .iter()
+                .filter(|&&c| {
+                    imei::digit_value(c).is_some() || (set_off && c.is_ascii_alphanumeric())
+                })
+                .count();
+            if digitish < 4 {
+                continue;
+            }
             if let Some(f) = reread_value(line, i, DATE_VALUE_CHARS, reread, &parse) {
                 return Some(f);
             }
         }
     }
     None
+}
+
+/// Re-read the place right of a label that ends at `end` on `line` (as wide as a date written
+/// at the line's height), for a label whose value is missing from the line.
+fn reread_beside(
+    line: &Line,
+    end: usize,
+    reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>,
+    parse: &dyn Fn(&Line) -> Option<String>,
+) -> Option<Field> {
+    let label = line.region(0, end)?;
+    let h = label.h.max(8);
+    let region = Region::new(label.x + label.w + h / 2, label.y, 10 * h, h);
+    reread(region).into_iter().find_map(|(text, conf)| {
+        let words = [OcrWord { text, region, conf }];
+        let value = parse(&Line::new(&words))?;
+        Some(Field {
+            value,
+            region,
+            confidence: conf,
+        })
+    })
 }
 
 /// `1234`, `৫৬৭/২৪`, `1234-2024` at `i`: ASCII value and end.
@@ -2575,6 +2630,78 @@ mod tests {
         };
         let _ = extract(&page("IMEI: 352099001761481"), &mut count);
         assert_eq!(calls, 0);
+    }
+
+    #[test]
+    fn a_stray_tac_beside_a_read_imei_is_not_taken() {
+        // The second IMEI's re-read passes the Luhn check by chance with a TAC no phone has
+        // (the slot number read into it), beside an IMEI already read: left invalid.
+        assert!(imei::is_valid("228663458272102"));
+        assert!(imei::tac::lookup_imei("228663458272102").is_none());
+        let p = page("IMEI 1: 352099001761481\nIMEI 2: ২২ ৮৬৬৩৬ ৫৮ ২৭২ ১০২ ৯৮");
+        let mut reread = |_: Region| vec![("২২ ৮৬৬৩৪৫৮২৭২১০২".to_owned(), 0.5)];
+        let f = extract(&p, &mut reread);
+        let got: Vec<&str> = f.imeis.iter().map(|i| i.imei.as_str()).collect();
+        assert_eq!(got, vec!["352099001761481"]);
+        assert_eq!(f.invalid_imeis.len(), 1);
+        // Alone on its page it is taken (nothing says it is not the phone's).
+        let alone = extract(&page("IMEI: ২২ ৮৬৬৩৬ ৫৮ ২৭২ ১০২ ৯৮"), &mut reread);
+        let got: Vec<&str> = alone.imeis.iter().map(|i| i.imei.as_str()).collect();
+        assert_eq!(got, vec!["228663458272102"]);
+    }
+
+    #[test]
+    fn date_reread_table() {
+        // (page text, what a digit-only re-read of the asked region gives, GD date, whether
+        // the region asked lies right of the label)
+        for (text, again, want, beside) in [
+            // Bengali digits read by the English model as letters after `Date:`.
+            (
+                "GD No.: 1088\nDate: ৯ VR BVA",
+                "১৪-০২-২০২২",
+                s("2022-02-14"),
+                false,
+            ),
+            // The value left out of the label's line: the place right of the label is read.
+            (
+                "জিডি নংঃ 1192/24\nতারিখঃ",
+                "26/12/2024",
+                s("2024-12-26"),
+                true,
+            ),
+            // … and nothing there (blank paper over the date) leaves the date missing.
+            (
+                "জিডি নংঃ 1192/24\nতারিখঃ\nগত 21/12/2024 তারিখ আনুমানিক",
+                "",
+                None,
+                true,
+            ),
+            // Words after the label in running text are not re-read.
+            ("on this date the phone was lost", "12/03/2024", None, false),
+        ] {
+            let p = page(text);
+            let mut asked = Vec::new();
+            let mut reread = |r: Region| {
+                asked.push(r);
+                if again.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![(again.to_owned(), 0.8)]
+                }
+            };
+            let f = extract(&p, &mut reread);
+            assert_eq!(f.gd_date.map(|d| d.value), want, "{text}");
+            if want.is_some() || beside {
+                let Some(r) = asked.last().copied() else {
+                    panic!("{text}: nothing re-read");
+                };
+                let alone = p.lines.iter().find(|l| l.words.len() == 1);
+                if let (true, Some(l)) = (beside, alone.and_then(|l| l.words.first())) {
+                    let l = l.region;
+                    assert!(r.x >= l.x + l.w && r.y == l.y, "{text}: {r:?} beside {l:?}");
+                }
+            }
+        }
     }
 
     #[test]
