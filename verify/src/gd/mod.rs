@@ -196,12 +196,25 @@ pub(crate) fn analyze(
         // The same field box can be asked for twice (a label's value and its candidate).
         let mut reread_cache: std::collections::HashMap<Region, Vec<(String, f32)>> =
             std::collections::HashMap::new();
-        let read = fields::extract(&ocr, &mut |r| {
+        let mut read = fields::extract(&ocr, &mut |r| {
             reread_cache
                 .entry(r)
                 .or_insert_with(|| ocr::read_digit_readings(page, r, &cfg.ocr))
                 .clone()
         });
+        // A GD number or date read from a search area beside its label (its value was missing
+        // from the line) has that area as its box, far wider than the value: the box becomes
+        // the value's ink, so the located field and the pixel checks cover the value only.
+        for f in [&mut read.gd_number, &mut read.gd_date]
+            .into_iter()
+            .flatten()
+        {
+            if f.region.w >= SEARCH_AREA_ASPECT * f.region.h.max(1) {
+                if let Some(b) = ocr::ink_box(page, f.region) {
+                    f.region = b;
+                }
+            }
+        }
         // Page coordinates: the cross-checks and the glyph alignment on the rectified page.
         let mut on_page = checks::imeis(&typed, &read);
         on_page.extend(checks::dates_and_numbers(&read, now_unix));
@@ -347,6 +360,10 @@ fn letters_over(ocr: &text::OcrPage, r: Region) -> usize {
         .filter(|c| c.is_alphabetic())
         .count()
 }
+
+/// Width over height from which a GD number's or date's box is a search area, not the value's
+/// own box (`১৮ মার্চ ২০২২` is about six heights wide).
+const SEARCH_AREA_ASPECT: u32 = 9;
 
 /// The fields the decision rests on, in input coordinates, for the tamper checks.
 fn field_boxes(read: &GdFields, map: &Mapper<'_>) -> Vec<FieldBox> {

@@ -212,41 +212,13 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
 /// return first, then the rest by confidence: independent readings to vote with when none holds a
 /// valid IMEI. It stops early once a reading holds one.
 pub fn read_digit_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Vec<(String, f32)> {
-    let (pw, ph) = page.dimensions();
-    let x0 = region.x.min(pw);
-    let y0 = region.y.min(ph);
-    let x1 = region.x.saturating_add(region.w).min(pw);
-    let y1 = region.y.saturating_add(region.h).min(ph);
-    if x1 <= x0 || y1 <= y0 {
-        return Vec::new();
-    }
-    // A margin so strokes cut by a tight box are whole (word boxes can be narrower than the
-    // glyphs at their ends); the layout keeps only the main line.
-    let pad = ((y1 - y0) / 3).max(4);
-    let hpad = (y1 - y0).max(8);
-    let (cx0, cy0) = (x0.saturating_sub(hpad), y0.saturating_sub(pad));
-    let (cx1, cy1) = ((x1 + hpad).min(pw), (y1 + pad).min(ph));
-    let sub = image::imageops::crop_imm(page, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
-    let ink = ink_image(&sub);
-    // More sensitive than for the page: faint, thin digits (light print, blur) stay whole.
-    let layout = Layout::find_k(&ink, false, 0.1);
-    // The field is the row with the most ink inside the requested box.
-    let inner = Region::new(x0 - cx0, y0 - cy0, x1 - x0, y1 - y0);
-    let Some(row) = layout.rows.iter().max_by_key(|row| {
-        row.iter()
-            .filter_map(|&i| layout.segments.get(i))
-            .map(|s| s.bbox.overlap(&inner))
-            .sum::<u64>()
-    }) else {
-        return Vec::new();
-    };
-    // Segments of that row that reach into the box (not a neighbouring field in the margin).
-    let segs: Vec<&Segment> = row
-        .iter()
-        .filter_map(|&i| layout.segments.get(i))
-        .filter(|s| s.bbox.x < inner.x + inner.w && inner.x < s.bbox.x + s.bbox.w)
-        .collect();
-    let Some(merged) = Segment::merge(&segs) else {
+    let Some(FieldInk {
+        ink,
+        layout,
+        merged,
+        ..
+    }) = field_ink(page, region)
+    else {
         return Vec::new();
     };
     let target = cfg.target_height.clamp(8, 200) as f32;
@@ -289,6 +261,68 @@ pub fn read_digit_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> 
     all.into_iter()
         .map(|(_, conf, text)| (text, conf))
         .collect()
+}
+
+/// The box (page coordinates) of the text in `region`: the ink of the text row with the most
+/// ink inside it, or `None` when it holds none. A field read from a search area (a value re-read
+/// beside its label) gets its own box this way.
+pub fn ink_box(page: &RgbImage, region: Region) -> Option<Region> {
+    let f = field_ink(page, region)?;
+    let b = f.merged.bbox;
+    Some(Region::new(b.x + f.origin.0, b.y + f.origin.1, b.w, b.h))
+}
+
+/// A number field's text found in `region` of a page, for a digit re-read.
+struct FieldInk {
+    /// The ink image of the area around `region`.
+    ink: GrayImage,
+    layout: Layout,
+    /// The segments of the row with the most ink in `region`, merged.
+    merged: Segment,
+    /// Where the area's top-left corner lies on the page.
+    origin: (u32, u32),
+}
+
+fn field_ink(page: &RgbImage, region: Region) -> Option<FieldInk> {
+    let (pw, ph) = page.dimensions();
+    let x0 = region.x.min(pw);
+    let y0 = region.y.min(ph);
+    let x1 = region.x.saturating_add(region.w).min(pw);
+    let y1 = region.y.saturating_add(region.h).min(ph);
+    if x1 <= x0 || y1 <= y0 {
+        return None;
+    }
+    // A margin so strokes cut by a tight box are whole (word boxes can be narrower than the
+    // glyphs at their ends); the layout keeps only the main line.
+    let pad = ((y1 - y0) / 3).max(4);
+    let hpad = (y1 - y0).max(8);
+    let (cx0, cy0) = (x0.saturating_sub(hpad), y0.saturating_sub(pad));
+    let (cx1, cy1) = ((x1 + hpad).min(pw), (y1 + pad).min(ph));
+    let sub = image::imageops::crop_imm(page, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
+    let ink = ink_image(&sub);
+    // More sensitive than for the page: faint, thin digits (light print, blur) stay whole.
+    let layout = Layout::find_k(&ink, false, 0.1);
+    // The field is the row with the most ink inside the requested box.
+    let inner = Region::new(x0 - cx0, y0 - cy0, x1 - x0, y1 - y0);
+    let row = layout.rows.iter().max_by_key(|row| {
+        row.iter()
+            .filter_map(|&i| layout.segments.get(i))
+            .map(|s| s.bbox.overlap(&inner))
+            .sum::<u64>()
+    })?;
+    // Segments of that row that reach into the box (not a neighbouring field in the margin).
+    let segs: Vec<&Segment> = row
+        .iter()
+        .filter_map(|&i| layout.segments.get(i))
+        .filter(|s| s.bbox.x < inner.x + inner.w && inner.x < s.bbox.x + s.bbox.w)
+        .collect();
+    let merged = Segment::merge(&segs)?;
+    Some(FieldInk {
+        ink,
+        layout,
+        merged,
+        origin: (cx0, cy0),
+    })
 }
 
 /// How a number field's crop is prepared for a digit re-read.

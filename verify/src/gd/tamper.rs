@@ -215,7 +215,12 @@ pub fn consistency(
             if near.len() < 6 {
                 continue;
             }
-            if let Some(why) = outlier(&m, &near, cfg) {
+            if let Some((cue, why)) = outlier(&m, &near, cfg) {
+                // A brighter or darker paper that goes on past the chunk on some side is the
+                // light (a shadow's edge, a glare patch), not a patch laid over the field.
+                if cue == Cue::Paper && paper_continues(img, chunk, m.paper, cfg) {
+                    continue;
+                }
                 flagged.push((chunk, why));
             }
         }
@@ -227,8 +232,53 @@ pub fn consistency(
     out
 }
 
-/// Why `m` stands out from `near`, if it does.
-fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Option<String> {
+/// Which measure made a chunk stand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cue {
+    Paper,
+    Other,
+}
+
+/// Whether the paper right beside `chunk` (left, right, above, below, a little apart) has about
+/// the chunk's own paper level `paper` on at least two sides: then the chunk's paper is not
+/// confined to it (light, not a patch).
+fn paper_continues(img: &RgbImage, chunk: Region, paper: f32, cfg: &TamperConfig) -> bool {
+    let (iw, ih) = img.dimensions();
+    let h = chunk.h.max(6);
+    let gap = h / 2;
+    let (x0, y0) = (i64::from(chunk.x), i64::from(chunk.y));
+    let (x1, y1) = (x0 + i64::from(chunk.w), y0 + i64::from(chunk.h));
+    let (g, t) = (i64::from(gap), i64::from(h));
+    let sides = [
+        (x0 - g - t, y0, t, i64::from(chunk.h)),
+        (x1 + g, y0, t, i64::from(chunk.h)),
+        (x0, y0 - g / 2 - t / 2, i64::from(chunk.w), t / 2),
+        (x0, y1 + g / 2, i64::from(chunk.w), t / 2),
+    ];
+    let same = sides.iter().filter(|&&(x, y, w, bh)| {
+        if x < 1 || y < 1 || x + w + 1 >= i64::from(iw) || y + bh + 1 >= i64::from(ih) || w < 4 {
+            return false;
+        }
+        let r = Region::new(x as u32, y as u32, w as u32, bh as u32);
+        let (_, bg) = residuals(img, r.x, r.y, r.w, r.h);
+        let mut flat: Vec<f32> = (r.y..r.y + r.h)
+            .flat_map(|yy| (r.x..r.x + r.w).map(move |xx| (xx, yy)))
+            .zip(&bg)
+            .filter(|(_, b)| **b)
+            .map(|((xx, yy), _)| luma(img, xx, yy))
+            .collect();
+        flat.len() >= 20 && (median(&mut flat) - paper).abs() < 0.5 * cfg.min_paper_step
+    });
+    // Two sides: one band may fall inside a patch that is a little larger than the field.
+    same.count() >= 2
+}
+
+/// Why `m` stands out from `near`, if it does, and on which measure.
+fn outlier(
+    m: &Measures,
+    near: &[&(Region, Measures)],
+    cfg: &TamperConfig,
+) -> Option<(Cue, String)> {
     let robust = |get: fn(&Measures) -> f32| {
         let mut v: Vec<f32> = near.iter().map(|(_, n)| get(n)).collect();
         let med = median(&mut v);
@@ -247,30 +297,39 @@ fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Op
         noise_ratio > 3.0 * cfg.min_noise_ratio
     };
     if noise_z.abs() > cfg.min_z && noise_off {
-        return Some(format!(
-            "its paper noise is {:.1} where the text around it has {:.1}",
-            m.noise, noise_med
+        return Some((
+            Cue::Other,
+            format!(
+                "its paper noise is {:.1} where the text around it has {:.1}",
+                m.noise, noise_med
+            ),
         ));
     }
     let (grain_med, grain_mad) = robust(|n| n.grain);
     let grain_z = (m.grain - grain_med) / grain_mad.max(0.04);
     if grain_z.abs() > cfg.min_z && (m.grain - grain_med).abs() > cfg.min_grain_step {
-        return Some(format!(
+        return Some((
+            Cue::Other,
+            format!(
             "its paper grain differs from the text around it (noise correlation {:.2} against {:.2})",
             m.grain, grain_med
+            ),
         ));
     }
     let (paper_med, paper_mad) = robust(|n| n.paper);
     let paper_z = (m.paper - paper_med) / paper_mad.max(1.5);
     if paper_z.abs() > cfg.min_z && (m.paper - paper_med).abs() > cfg.min_paper_step {
-        return Some(format!(
-            "its paper is {:.0} grey levels {} than around it",
-            (m.paper - paper_med).abs(),
-            if m.paper > paper_med {
-                "brighter"
-            } else {
-                "darker"
-            }
+        return Some((
+            Cue::Paper,
+            format!(
+                "its paper is {:.0} grey levels {} than around it",
+                (m.paper - paper_med).abs(),
+                if m.paper > paper_med {
+                    "brighter"
+                } else {
+                    "darker"
+                }
+            ),
         ));
     }
     // Ink alone is weak evidence: the values of a form are often written or typed in another
@@ -287,23 +346,29 @@ fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Op
         && ink_z.abs() > cfg.min_z
         && (m.ink - ink_med).abs() > 2.0 * cfg.min_paper_step
     {
-        return Some(format!(
-            "its ink is {:.0} grey levels {} than the text around it",
-            (m.ink - ink_med).abs(),
-            if m.ink > ink_med { "lighter" } else { "darker" }
+        return Some((
+            Cue::Other,
+            format!(
+                "its ink is {:.0} grey levels {} than the text around it",
+                (m.ink - ink_med).abs(),
+                if m.ink > ink_med { "lighter" } else { "darker" }
+            ),
         ));
     }
     let (sharp_med, sharp_mad) = robust(|n| n.sharpness);
     let sharp_z = (m.sharpness - sharp_med) / sharp_mad.max(0.05 * sharp_med).max(1e-3);
     let sharp_ratio = (m.sharpness - sharp_med).abs() / sharp_med.max(1e-3);
     if sharp_z.abs() > cfg.min_z && sharp_ratio > cfg.min_sharpness_ratio {
-        return Some(format!(
-            "its strokes are {} than the text around it",
-            if m.sharpness > sharp_med {
-                "sharper"
-            } else {
-                "blurrier"
-            }
+        return Some((
+            Cue::Other,
+            format!(
+                "its strokes are {} than the text around it",
+                if m.sharpness > sharp_med {
+                    "sharper"
+                } else {
+                    "blurrier"
+                }
+            ),
         ));
     }
     // Several measures off at once, none far enough alone: a paste that was blended in (paper
@@ -328,9 +393,12 @@ fn outlier(m: &Measures, near: &[&(Region, Measures)], cfg: &TamperConfig) -> Op
     cues.sort_by(|a, b| b.total_cmp(a));
     let joint = cues.iter().map(|c| c * c).sum::<f32>().sqrt();
     if joint > cfg.min_joint_z && cues[1] >= cfg.min_second_cue {
-        return Some(format!(
+        return Some((
+            Cue::Other,
+            format!(
             "its paper noise, grain and stroke sharpness together differ from the text around it (noise {:.1} against {:.1}, grain {:.2} against {:.2}, sharpness {:.2} against {:.2})",
             m.noise, noise_med, m.grain, grain_med, m.sharpness, sharp_med
+            ),
         ));
     }
     None
@@ -716,6 +784,35 @@ mod tests {
             .regions
             .iter()
             .any(|r| r.x < 420 && r.x + r.w > 300));
+    }
+
+    #[test]
+    fn light_across_the_page_is_no_patch_but_a_brighter_patch_is() {
+        // (what is brightened by 30 grey levels, whether the field's paper goes on past it): a
+        // strip of light down the whole page through the field (glare, a shadow's edge), a
+        // band along the field's line, or only the field's box (a patch).
+        for (band, continues) in [
+            ((290, 430, 0, 680), true),
+            ((0, 600, 228, 282), true),
+            ((300, 420, 240, 270), false),
+        ] {
+            let (mut img, _) = page();
+            let (x0, x1, y0, y1) = band;
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let p = img.get_pixel(x, y).0[0];
+                    if p > 150 {
+                        let v = p.saturating_add(30);
+                        img.put_pixel(x, y, Rgb([v, v, v]));
+                    }
+                }
+            }
+            let chunk = Region::new(330, 240, 60, 30);
+            let paper = measure(&img, chunk).map(|m| m.paper).unwrap_or(0.0);
+            assert!(paper > 240.0, "{band:?}: paper {paper}");
+            let got = paper_continues(&img, chunk, paper, &TamperConfig::default());
+            assert_eq!(got, continues, "{band:?}");
+        }
     }
 
     #[test]
