@@ -2,6 +2,9 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/jachai-target}"
+# insta finds snapshots from this root at run time, not from the path a reused test binary was
+# built under (the shared target dir serves clones at other paths).
+export INSTA_WORKSPACE_ROOT="$repo"
 export JACHAI_SHARED_DATA="${JACHAI_SHARED_DATA:-$repo/../shared/data}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
