@@ -1321,15 +1321,7 @@ fn reread_value(
         end -= 1;
     }
     let region = line.region(from, end)?;
-    reread(region).into_iter().find_map(|(text, conf)| {
-        let words = [OcrWord { text, region, conf }];
-        let value = parse(&Line::new(&words))?;
-        Some(Field {
-            value,
-            region,
-            confidence: conf,
-        })
-    })
+    first_parsed(region, reread, parse)
 }
 
 /// The GD number re-read after a label whose value did not parse.
@@ -1403,6 +1395,23 @@ fn gd_date_reread(
     None
 }
 
+/// The first digit-only re-read of `region` that `parse` takes, as a field in that region.
+fn first_parsed(
+    region: Region,
+    reread: &mut dyn FnMut(Region) -> Vec<(String, f32)>,
+    parse: &dyn Fn(&Line) -> Option<String>,
+) -> Option<Field> {
+    reread(region).into_iter().find_map(|(text, conf)| {
+        let words = [OcrWord { text, region, conf }];
+        let value = parse(&Line::new(&words))?;
+        Some(Field {
+            value,
+            region,
+            confidence: conf,
+        })
+    })
+}
+
 /// Re-read the place right of a label that ends at `end` on `line` (as wide as a date written
 /// at the line's height), for a label whose value is missing from the line.
 fn reread_beside(
@@ -1414,15 +1423,7 @@ fn reread_beside(
     let label = line.region(0, end)?;
     let h = label.h.max(8);
     let region = Region::new(label.x + label.w + h / 2, label.y, 10 * h, h);
-    reread(region).into_iter().find_map(|(text, conf)| {
-        let words = [OcrWord { text, region, conf }];
-        let value = parse(&Line::new(&words))?;
-        Some(Field {
-            value,
-            region,
-            confidence: conf,
-        })
-    })
+    first_parsed(region, reread, parse)
 }
 
 /// `1234`, `৫৬৭/২৪`, `1234-2024` at `i`: ASCII value and end.
