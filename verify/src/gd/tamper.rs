@@ -216,7 +216,7 @@ pub fn consistency(
                 continue;
             }
             if let Some((cue, why)) = outlier(&m, &near, cfg) {
-                // A brighter or darker paper that goes on past the chunk on some side is the
+                // A brighter or darker paper that goes on past the chunk on two sides is the
                 // light (a shadow's edge, a glare patch), not a patch laid over the field.
                 if cue == Cue::Paper && paper_continues(img, chunk, m.paper, cfg) {
                     continue;
