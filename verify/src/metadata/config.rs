@@ -8,6 +8,8 @@ pub struct MetadataPoints {
     pub exif_sparse: u32,
     pub editing_software: u32,
     pub ai_generator: u32,
+    /// Content Credentials whose signature or picture hash fails.
+    pub content_credentials_broken: u32,
     pub date_future: u32,
     pub date_modified_before_taken: u32,
     pub date_gap: u32,
@@ -21,6 +23,7 @@ impl Default for MetadataPoints {
             exif_sparse: 6,
             editing_software: 22,
             ai_generator: 40,
+            content_credentials_broken: 25,
             date_future: 15,
             date_modified_before_taken: 15,
             date_gap: 8,
