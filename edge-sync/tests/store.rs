@@ -171,7 +171,7 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
     let (db, blobs) = (dir.path().join("k.db"), dir.path().join("blobs"));
     for _ in 0..3 {
         let mut store = Store::open(&db, &blobs).expect("open");
-        assert_eq!(store.schema_version().expect("version"), 3);
+        assert_eq!(store.schema_version().expect("version"), 4);
         store
             .record_case(&case(&format!("c-{}", store.case_count().expect("n")), &[]))
             .expect("record");
@@ -189,7 +189,7 @@ fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
     match Store::open(&db, &blobs) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            supported: 3,
+            supported: 4,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }

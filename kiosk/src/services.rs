@@ -11,7 +11,9 @@ use image::{imageops::FilterType, RgbImage, RgbaImage};
 use jachai_edge_sync::index::{LoadMode, StolenIndex};
 use jachai_edge_sync::store::{NewCase, NewImage, Store};
 use jachai_protocol::{EventMsg, LookupHit};
-use verify::{Config, ProgressEvent, Report, Request};
+use verify::gd::duplicates::NoIndex;
+use verify::scam::Sources;
+use verify::{Config, DocumentKind, ProgressEvent, Report, Request};
 
 use crate::controller::{LookupOutcome, Receipt, RecordJob, VerifyJob};
 use crate::hardware::{Camera, SteadyDetector};
@@ -121,6 +123,8 @@ pub struct Worker {
     config: WorkerConfig,
     store: Result<Store, String>,
     verify: Config,
+    /// Known scam images (the shipped reference) and the pictures checked here (from the store).
+    sources: Sources,
 }
 
 impl std::fmt::Debug for Worker {
@@ -136,10 +140,22 @@ impl Worker {
     pub fn new(config: WorkerConfig) -> Self {
         let store = Store::open(&config.db, &config.blobs)
             .map_err(|e| format!("cannot open the store {}: {e}", config.db.display()));
+        let mut sources = Sources::shipped().clone();
+        if let Ok(store) = &store {
+            match store.checked_images() {
+                Ok(hashes) => {
+                    for h in &hashes {
+                        sources.record_checked_hex(h);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the checked-picture history was not read"),
+            }
+        }
         Worker {
             config,
             store,
             verify: Config::default(),
+            sources,
         }
     }
 
@@ -204,7 +220,7 @@ impl Worker {
     }
 
     fn verify(
-        &self,
+        &mut self,
         job: VerifyJob,
         send: &impl Fn(Reply),
     ) -> (u64, Result<Report, String>, Option<RgbaImage>) {
@@ -222,13 +238,34 @@ impl Worker {
             })
         };
         let started = std::time::Instant::now();
-        let result = verify::verify(&job.bytes, &request, &self.verify, &mut sink);
+        // Picture checks (scam images) depend on the bytes alone: a repeated picture is answered
+        // from the store's cache. GD copies and cheques also depend on what was typed, and each
+        // becomes a case, so they always run.
+        let cache_key = (job.kind == DocumentKind::Image)
+            .then(|| verify::cache_key(&job.bytes, job.kind, &self.verify));
+        let cached = cache_key.as_deref().and_then(|key| self.cached(key));
+        let cache_hit = cached.is_some();
+        let result = match cached {
+            Some(report) => Ok(report),
+            None => verify::verify_with_sources(
+                &job.bytes,
+                &request,
+                &self.verify,
+                &NoIndex,
+                &self.sources,
+                &mut sink,
+            ),
+        };
         tracing::info!(
             kind = job.kind.as_str(),
             ms = started.elapsed().as_millis() as u64,
             ok = result.is_ok(),
+            cached = cache_hit,
             "verified"
         );
+        if let (Ok(report), Some(key), false) = (&result, &cache_key, cache_hit) {
+            self.remember(key, report);
+        }
         let result = result.map_err(|e| e.to_string());
         let annotated = result
             .as_ref()
@@ -237,6 +274,58 @@ impl Worker {
             .and_then(|png| image::load_from_memory(png).ok())
             .map(|img| img.resize(600, 600, FilterType::Triangle).to_rgba8());
         (session, result, annotated)
+    }
+
+    /// The cached report under `key`, with its annotated image; `None` on a miss or when the
+    /// entry no longer reads as a report (then the check runs again and replaces it).
+    fn cached(&mut self, key: &str) -> Option<Report> {
+        let store = self.store.as_mut().ok()?;
+        let hit = match store.cached_result(key) {
+            Ok(hit) => hit?,
+            Err(e) => {
+                tracing::warn!(error = %e, "result cache not read");
+                return None;
+            }
+        };
+        let mut report: Report = serde_json::from_str(&hit.report)
+            .map_err(|e| tracing::warn!(error = %e, "a cached report does not read"))
+            .ok()?;
+        report.annotated_png = hit.annotated;
+        Some(report)
+    }
+
+    /// After a fresh picture check: its hash joins the history (`seen_before` for later
+    /// near-copies) and its report the cache. An exact repeat is served from the cache and does
+    /// not count again: the same person checking the same file twice is no second sighting.
+    fn remember(&mut self, key: &str, report: &Report) {
+        let phash = report
+            .fields
+            .get("image_phash")
+            .and_then(|v| v.as_text())
+            .map(str::to_owned);
+        let Ok(store) = self.store.as_mut() else {
+            // No store: the history still grows for this run.
+            if let Some(h) = &phash {
+                self.sources.record_checked_hex(h);
+            }
+            return;
+        };
+        if let Some(h) = &phash {
+            match store.record_checked_image(h) {
+                Ok(()) => {
+                    self.sources.record_checked_hex(h);
+                }
+                Err(e) => tracing::warn!(error = %e, "checked picture not recorded"),
+            }
+        }
+        match serde_json::to_string(report) {
+            Ok(json) => {
+                if let Err(e) = store.cache_result(key, &json, report.annotated_png.as_deref()) {
+                    tracing::warn!(error = %e, "result not cached");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "report not serialised for the cache"),
+        }
     }
 
     fn record(&mut self, job: RecordJob) -> Result<String, String> {

@@ -18,6 +18,10 @@ use sha2::{Digest as _, Sha256};
 
 use crate::fsutil;
 
+mod checks;
+
+pub use checks::{CachedResult, CACHE_MAX_BYTES, CACHE_MAX_ENTRIES, CHECKED_IMAGES_KEPT};
+
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -127,6 +131,20 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         payload BLOB NOT NULL,
         created_at INTEGER NOT NULL
+    );",
+    // 4: the result cache of picture checks and the hashes of pictures checked here (`checks`).
+    "CREATE TABLE result_cache (
+        key TEXT PRIMARY KEY,
+        report TEXT NOT NULL,
+        annotated BLOB,
+        created_at INTEGER NOT NULL,
+        used INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX result_cache_used ON result_cache (used);
+    CREATE TABLE checked_images (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        phash TEXT NOT NULL,
+        checked_at INTEGER NOT NULL
     );",
 ];
 
