@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_http.sql")),
     (3, include_str!("../migrations/0003_outbox.sql")),
     (4, include_str!("../migrations/0004_enroll.sql")),
+    (5, include_str!("../migrations/0005_check_cache.sql")),
 ];
 
 /// A database error with what the store was doing.

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::http::{json, login, start, Server};
+use common::http::{file_part, json, login, png, read_progress, start, Server};
 use jachai_cloud::users::{Role, Users};
 use jachai_cloud::Command;
 use jachai_protocol::envelope::{self, CaseMsg, UpCase};
@@ -472,19 +472,6 @@ async fn reviewers_approve_and_reject_through_the_signed_path_and_the_lookup_cha
     }
 }
 
-/// A PNG of `w`×`h` with some structure (text-like bars) for the pipeline to look at.
-fn png(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| {
-        let bar = (y / 12) % 3 == 0 && (x / 7) % 5 != 0;
-        let v = if bar { 40 } else { 230 - ((x + y) % 17) as u8 };
-        image::Rgb([v, v, v.saturating_add(10)])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
-        .expect("encode png");
-    out.into_inner()
-}
-
 /// A flat PNG: tiny on disk, however many pixels.
 fn flat_png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 200, 200]));
@@ -492,37 +479,6 @@ fn flat_png(w: u32, h: u32) -> Vec<u8> {
     img.write_to(&mut out, image::ImageFormat::Png)
         .expect("encode png");
     out.into_inner()
-}
-
-fn file_part(bytes: Vec<u8>, name: &str) -> reqwest::multipart::Part {
-    reqwest::multipart::Part::bytes(bytes)
-        .file_name(name.to_string())
-        .mime_str("image/png")
-        .expect("mime")
-}
-
-/// Reads the SSE stream to its end; returns the progress events.
-async fn read_progress(s: &Server, id: &str) -> Vec<serde_json::Value> {
-    let mut resp = s.get(&format!("/api/checks/{id}/progress")).await;
-    assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(
-        resp.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("text/event-stream")
-    );
-    let mut text = String::new();
-    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(120), resp.chunk())
-        .await
-        .expect("progress within 2 min")
-        .expect("chunk")
-    {
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).expect("progress JSON"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

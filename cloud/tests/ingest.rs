@@ -359,7 +359,7 @@ async fn migrations_run_once_on_reopen() {
             b.count("SELECT COUNT(*) FROM cloud_migrations")
                 .await
                 .expect("count"),
-            4,
+            5,
             "{}",
             db.label
         );

@@ -1,9 +1,10 @@
 //! Checks and web reports: an upload is size-checked (413), read by `verify`'s intake (pixel limit: 413;
 //! unreadable: 400), stored in the object store, and run through the pipeline on a blocking thread with
 //! at most `verify_workers` at once. Progress goes to a `watch` channel per check that the SSE endpoint
-//! streams; the result (report JSON, annotated PNG) is stored with the check. A web theft report is a
-//! GD check whose result becomes a case of the reserved kiosk id `web`, so it enters the review queue
-//! and the decision path like any kiosk's case.
+//! streams; the result (report JSON, annotated PNG) is stored with the check under its
+//! `verify::cache_key`, so the same bytes uploaded again are answered from that row at once. A web
+//! theft report is a GD check whose result becomes a case of the reserved kiosk id `web`, so it enters
+//! the review queue and the decision path like any kiosk's case.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -213,7 +214,48 @@ async fn read_form(state: &AppState, mut mp: Multipart, files: &[&str]) -> Resul
     Ok(form)
 }
 
-/// Stores the original, records the check and starts the pipeline; returns at once.
+/// How a check began: running now, or answered from the result cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Begun {
+    Running,
+    Cached,
+}
+
+impl Begun {
+    /// The `status` an upload answers with.
+    fn status(self) -> &'static str {
+        match self {
+            Begun::Running => "running",
+            Begun::Cached => "done",
+        }
+    }
+}
+
+/// A finished check's result under a cache key: (report JSON, annotated image's SHA-256).
+async fn cached_result(
+    state: &AppState,
+    key: &str,
+) -> Result<Option<(String, Option<String>)>, ApiError> {
+    let row = sqlx::query(
+        "SELECT report, annotated_sha256 FROM checks WHERE cache_key = $1 AND status = 'done' AND report IS NOT NULL \
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(key)
+    .fetch_optional(state.ingest.store().pool())
+    .await
+    .ctx("reading the check cache")?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some((
+        row.try_get(0).ctx("reading the check cache")?,
+        row.try_get(1).ctx("reading the check cache")?,
+    )))
+}
+
+/// Stores the original, records the check and starts the pipeline; returns at once. A check whose
+/// bytes, kind, pipeline version and reference data match a finished check (`verify::cache_key`) is
+/// recorded as done with that check's report and annotated image, without running the pipeline.
 async fn start_check(
     state: &AppState,
     id: &str,
@@ -221,20 +263,53 @@ async fn start_check(
     bytes: Bytes,
     imeis: Vec<String>,
     report: Option<WebReport>,
-) -> Result<(), ApiError> {
+) -> Result<Begun, ApiError> {
     let sha = sha256_hex(&bytes);
     state
         .ingest
         .objects()
         .put_blob(&sha, bytes.to_vec())
         .await?;
+    // Web reports neither use nor fill the cache: their report depends on the claimed IMEIs, which
+    // the key does not cover, and a verified report must still be filed as a case, which only
+    // `run_check` does. Running them again is the simplest way to keep both right. (The cloud checks
+    // with no `SourceIndex`, so the `seen_before` history the key leaves out does not arise here.)
+    let key = (report.is_none() && imeis.is_empty())
+        .then(|| verify::cache_key(&bytes, kind, &state.verify));
+    if let Some(key) = &key {
+        if let Some((json, annotated)) = cached_result(state, key).await? {
+            sqlx::query(
+                "INSERT INTO checks (id, kind, status, created_at, original_sha256, annotated_sha256, report, cache_key) \
+                 VALUES ($1, $2, 'done', $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(kind.as_str())
+            .bind(now())
+            .bind(&sha)
+            .bind(&annotated)
+            .bind(&json)
+            .bind(key)
+            .execute(state.ingest.store().pool())
+            .await
+            .ctx("recording a cached check")?;
+            state
+                .metrics
+                .checks
+                .get_or_create(&AnswerLabels {
+                    status: "cached".into(),
+                })
+                .inc();
+            return Ok(Begun::Cached);
+        }
+    }
     sqlx::query(
-        "INSERT INTO checks (id, kind, status, created_at, original_sha256) VALUES ($1, $2, 'running', $3, $4)",
+        "INSERT INTO checks (id, kind, status, created_at, original_sha256, cache_key) VALUES ($1, $2, 'running', $3, $4, $5)",
     )
     .bind(id)
     .bind(kind.as_str())
     .bind(now())
     .bind(&sha)
+    .bind(&key)
     .execute(state.ingest.store().pool())
     .await
     .ctx("recording a check")?;
@@ -261,7 +336,7 @@ async fn start_check(
             .inc();
         state.checks.remove(&id);
     });
-    Ok(())
+    Ok(Begun::Running)
 }
 
 /// What a web report adds to its check: it becomes a case once verified.
@@ -496,16 +571,19 @@ async fn file_web_report(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Started {
     pub id: String,
+    /// `running`, or `done` when the same bytes were checked before (answered from the result cache).
     pub status: String,
     pub progress_url: String,
     pub results_url: String,
 }
 
-/// `POST /api/checks/upload` (multipart: `file`, optional `kind` = image|cheque|gd|box).
+/// `POST /api/checks/upload` (multipart: `file`, optional `kind` = image|cheque|gd|box). The same bytes
+/// of the same kind checked before by this pipeline version with this reference data are answered
+/// from the result cache: the check is `done` at once with the earlier report.
 #[utoipa::path(post, path = "/api/checks/upload", tag = "checks",
     request_body(content_type = "multipart/form-data", description = "`file`: the image; `kind`: image, cheque, gd or box (default image)"),
     responses(
-        (status = 202, description = "Accepted; follow the progress stream", body = Started),
+        (status = 202, description = "Accepted; follow the progress stream (`done` at once when answered from the result cache)", body = Started),
         (status = 400, description = "No file, an unknown kind, or an unreadable image", body = super::error::ErrorBody),
         (status = 413, description = "Over the size or pixel limit", body = super::error::ErrorBody),
         (status = 429, description = "Too many requests from this client", body = super::error::ErrorBody),
@@ -529,13 +607,13 @@ pub async fn upload(
     };
     intake_check(&state, file.clone()).await?;
     let id = new_id("c");
-    start_check(&state, &id, kind, file, Vec::new(), None).await?;
+    let begun = start_check(&state, &id, kind, file, Vec::new(), None).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Started {
             progress_url: format!("/api/checks/{id}/progress"),
             results_url: format!("/api/checks/{id}/results"),
-            status: "running".into(),
+            status: begun.status().into(),
             id,
         }),
     ))

@@ -1,5 +1,6 @@
 //! Prometheus metrics (`prometheus-client`): requests by route and status, their latency, lookups by
-//! answer, rate-limit refusals, checks run, and at scrape time the stolen-index size and queue length.
+//! answer, rate-limit refusals, checks by outcome (`done`, `failed`, `cached`: answered from the result
+//! cache without a run), and at scrape time the stolen-index size and queue length.
 
 use std::sync::atomic::AtomicU64;
 
@@ -87,7 +88,11 @@ impl Metrics {
             "Requests refused with 429",
             rate_limited.clone(),
         );
-        registry.register("checks", "Checks finished, by outcome", checks.clone());
+        registry.register(
+            "checks",
+            "Checks finished, by outcome (done, failed, or cached: answered from the result cache)",
+            checks.clone(),
+        );
         registry.register(
             "stolen_entries",
             "Entries in the stolen-IMEI index",

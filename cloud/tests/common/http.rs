@@ -162,3 +162,47 @@ pub async fn login(
         _ => Err((status, body)),
     }
 }
+
+/// A PNG of `w`×`h` with some structure (text-like bars) for the pipeline to look at.
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let bar = (y / 12) % 3 == 0 && (x / 7) % 5 != 0;
+        let v = if bar { 40 } else { 230 - ((x + y) % 17) as u8 };
+        image::Rgb([v, v, v.saturating_add(10)])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode png");
+    out.into_inner()
+}
+
+pub fn file_part(bytes: Vec<u8>, name: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes)
+        .file_name(name.to_string())
+        .mime_str("image/png")
+        .expect("mime")
+}
+
+/// Reads the SSE stream to its end; returns the progress events.
+pub async fn read_progress(s: &Server, id: &str) -> Vec<serde_json::Value> {
+    let mut resp = s.get(&format!("/api/checks/{id}/progress")).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let mut text = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(120), resp.chunk())
+        .await
+        .expect("progress within 2 min")
+        .expect("chunk")
+    {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).expect("progress JSON"))
+        .collect()
+}
