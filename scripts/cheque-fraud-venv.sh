@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create models/.venv with the pinned training dependencies of the cheque fraud model.
+# Create models/.venv with the pinned training dependencies of the cheque fraud and AI-image models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv models/.venv

@@ -98,7 +98,8 @@ const SCAM_WEIGHTS: &[(Stage, u8)] = &[
     (Stage::DoubleJpeg, 5),
     (Stage::Ocr, 40),
     (Stage::Fields, 4),
-    (Stage::Duplicates, 3),
+    (Stage::Duplicates, 2),
+    (Stage::AiModel, 1),
     (Stage::Score, 2),
     (Stage::Annotate, 8),
 ];

@@ -66,6 +66,8 @@ pub enum Stage {
     Structure,
     /// Seen before: same IMEI, same GD number, near-identical image.
     Duplicates,
+    /// The on-device AI-image model (`--kind image`).
+    AiModel,
     Score,
     Annotate,
 }
@@ -85,6 +87,7 @@ impl Stage {
             Stage::Fields => "fields",
             Stage::Structure => "structure",
             Stage::Duplicates => "duplicates",
+            Stage::AiModel => "ai_model",
             Stage::Score => "score",
             Stage::Annotate => "annotate",
         }

@@ -67,6 +67,7 @@ fn progress_rises_to_100_through_every_stage() {
             Stage::Ocr,
             Stage::Fields,
             Stage::Duplicates,
+            Stage::AiModel,
             Stage::Score,
             Stage::Annotate
         ]

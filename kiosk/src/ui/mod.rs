@@ -737,6 +737,7 @@ pub fn stage_label(stage: Stage) -> (&'static str, &'static str) {
         Stage::Fields => ("তথ্য মিলানো", "Checking the details"),
         Stage::Structure => ("নথির গঠন", "Document layout"),
         Stage::Duplicates => ("আগে দেখা হয়েছে কি না", "Seen before?"),
+        Stage::AiModel => ("এআই-তৈরি ছবি কি না", "Made by AI?"),
         Stage::Score => ("ফলাফল হিসাব", "Working out the result"),
         Stage::Annotate => ("ছবিতে চিহ্ন দেওয়া", "Marking the image"),
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use image::{DynamicImage, RgbImage};
 
+use super::ai_model::{self, AiModel};
 use super::domains::DomainList;
 use super::findings::{fields as text_fields, findings_located};
 use super::index::phash;
@@ -17,6 +18,7 @@ use super::payment;
 use super::qr::{self, QrKind};
 use super::sources::{hash_hex, SourceIndex, SourceMatch, DEFAULT_RADIUS};
 use super::text::analyse_with;
+use crate::error::StageError;
 use crate::gd::ocr::OcrConfig;
 use crate::pipeline::Runner;
 use crate::report::{Explanation, FieldValue, Finding, Severity, Stage};
@@ -29,6 +31,8 @@ pub struct ScamBudgets {
     /// Text checks, payment confirmations and QR codes.
     pub fields: Duration,
     pub sources: Duration,
+    /// The AI-image model (three crops through tract).
+    pub ai_model: Duration,
 }
 
 impl Default for ScamBudgets {
@@ -37,6 +41,7 @@ impl Default for ScamBudgets {
             ocr: Duration::from_millis(2500),
             fields: Duration::from_millis(600),
             sources: Duration::from_millis(200),
+            ai_model: Duration::from_millis(400),
         }
     }
 }
@@ -137,7 +142,36 @@ pub(crate) fn analyze(
         }
         runner.findings.extend(source_findings(&found));
     }
+    ai_model_stage(runner, img, cfg, &mut out);
     out
+}
+
+/// The AI-image model on camera pictures; screenshots and pictures under one crop are skipped
+/// (see `ai_model`'s limits).
+fn ai_model_stage(
+    runner: &mut Runner<'_>,
+    img: &RgbImage,
+    cfg: &ScamConfig,
+    out: &mut ScamOutcome,
+) {
+    let screenshot = ocr::looks_like_screenshot(img);
+    let scored = runner.run(Stage::AiModel, cfg.budgets.ai_model, |_| {
+        if screenshot {
+            return Err(StageError::NotApplicable("not run on screenshots"));
+        }
+        let model = AiModel::shipped().map_err(StageError::Failed)?;
+        model
+            .score(img)
+            .map_err(StageError::Failed)?
+            .ok_or(StageError::NotApplicable("picture smaller than one crop"))
+    });
+    if let Some(score) = scored {
+        out.fields.insert(
+            "ai_model_probability".into(),
+            format!("{:.3}", score.probability).into(),
+        );
+        runner.findings.extend(ai_model::finding(&score));
+    }
 }
 
 /// Fields and findings from the text read off the image.

@@ -10,6 +10,7 @@
 //! [`index`]). The report's explanation names the strongest evidence and says that a screenshot
 //! never proves a payment. [`cache_key`] names the result for the callers' caches.
 
+pub mod ai_model;
 pub mod cache;
 pub mod check;
 pub mod domains;
