@@ -6,21 +6,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::http::{file_part, json, png, read_progress, start, Server};
+use common::http::{file_part, json, png, read_progress, start, upload_check, Server};
 use sha2::{Digest, Sha256};
 
 /// Uploads `bytes` as an image check; returns the `Started` answer.
 async fn upload(s: &Server, bytes: Vec<u8>) -> serde_json::Value {
     let form = reqwest::multipart::Form::new().part("file", file_part(bytes, "picture.png"));
-    let (st, started) = json(
-        s.http
-            .post(s.url("/api/checks/upload"))
-            .multipart(form)
-            .send()
-            .await
-            .expect("upload"),
-    )
-    .await;
+    let (st, started) = upload_check(s, form).await;
     assert_eq!(st, 202, "{started}");
     started
 }
@@ -225,15 +217,7 @@ async fn web_reports_are_never_answered_from_the_cache_and_are_always_filed() {
         let form = reqwest::multipart::Form::new()
             .text("kind", "gd")
             .part("file", file_part(copy.clone(), "gd.png"));
-        let (st, started) = json(
-            s.http
-                .post(s.url("/api/checks/upload"))
-                .multipart(form)
-                .send()
-                .await
-                .expect("upload"),
-        )
-        .await;
+        let (st, started) = upload_check(&s, form).await;
         assert_eq!(st, 202, "{label}: {started}");
         let (_, results) = finish(&s, started["id"].as_str().expect("id")).await;
         assert_eq!(results["status"], "done", "{label}: {results}");

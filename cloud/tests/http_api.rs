@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::http::{file_part, json, login, png, read_progress, start, Server};
+use common::http::{file_part, json, login, png, read_progress, start, upload_check, Server};
 use jachai_cloud::users::{Role, Users};
 use jachai_cloud::Command;
 use jachai_protocol::envelope::{self, CaseMsg, UpCase};
@@ -489,15 +489,7 @@ async fn a_check_streams_progress_to_100_and_serves_its_results_and_images() {
         let form = reqwest::multipart::Form::new()
             .text("kind", "cheque")
             .part("file", file_part(png(480, 220), "cheque.png"));
-        let (st, started) = json(
-            s.http
-                .post(s.url("/api/checks/upload"))
-                .multipart(form)
-                .send()
-                .await
-                .expect("upload"),
-        )
-        .await;
+        let (st, started) = upload_check(&s, form).await;
         assert_eq!(st, 202, "{label}: {started}");
         insta::assert_json_snapshot!("check_started", started, {
             ".id" => "[id]", ".progress_url" => "[url]", ".results_url" => "[url]"

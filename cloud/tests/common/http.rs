@@ -130,6 +130,19 @@ pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
     (status, v)
 }
 
+/// `POST /api/checks/upload` with `form`: status and JSON body.
+pub async fn upload_check(s: &Server, form: reqwest::multipart::Form) -> (u16, serde_json::Value) {
+    json(
+        s.http
+            .post(s.url("/api/checks/upload"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload"),
+    )
+    .await
+}
+
 /// A logged-in console user.
 pub struct Session {
     pub cookie: String,
