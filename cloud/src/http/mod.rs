@@ -16,6 +16,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod reports;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -150,8 +151,8 @@ pub fn router(state: AppState) -> Router {
     let limit = usize::try_from(state.cfg.max_upload_bytes).unwrap_or(usize::MAX);
     let public = Router::new()
         .route("/api/v1/lookup", get(api::lookup))
-        .route("/api/v1/reports", post(checks::submit_report))
-        .route("/api/v1/reports/{id}/status", get(checks::report_status))
+        .route("/api/v1/reports", post(reports::submit_report))
+        .route("/api/v1/reports/{id}/status", get(reports::report_status))
         .route("/api/checks/upload", post(checks::upload))
         .route("/api/checks/{id}/progress", get(checks::progress))
         .route("/api/checks/{id}/results", get(checks::results))

@@ -4,14 +4,14 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
-use super::{admin, api, checks, enroll, error, metrics, AppState};
+use super::{admin, api, checks, enroll, error, metrics, reports, AppState};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Jachai cloud API", description = "Stolen-phone lookup, theft reports, document checks and the review console of the Jachai cloud."),
     paths(
         api::lookup, api::healthz, api::livez, metrics::serve,
-        checks::submit_report, checks::report_status, checks::upload, checks::progress, checks::results, checks::image,
+        reports::submit_report, reports::report_status, checks::upload, checks::progress, checks::results, checks::image,
         admin::login, admin::logout, admin::me, admin::queue, admin::approve, admin::reject, admin::search,
         admin::case_image, admin::fleet, admin::audit, admin::users, admin::add_user,
         enroll::enroll, enroll::issue_token, enroll::list_tokens, enroll::revoke_token,

@@ -289,7 +289,7 @@ async fn report_status_page(
 ) -> Result<Markup, ApiError> {
     let lang = q.lang();
     let super::error::Json(st) =
-        super::checks::report_status(State(state), Path(id.clone())).await?;
+        super::reports::report_status(State(state), Path(id.clone())).await?;
     let words = match st.status.as_str() {
         "verifying" => lang.t(("The GD copy is being checked…", "জিডি কপি পরীক্ষা করা হচ্ছে…")),
         "in_review" => lang.t(("Waiting for a reviewer.", "পর্যালোচনার অপেক্ষায়।")),
