@@ -1,12 +1,14 @@
 //! `verify::gd::ocr` on pages composed from rendered Bengali/English lines: line order,
-//! character error rates, digit re-reads, empty pages and missing language data.
+//! character error rates, digit and amount re-reads, empty pages and missing language data.
 
 use gdgen::render::Renderer;
 use image::{imageops, Rgb, RgbImage};
 use unicode_normalization::UnicodeNormalization;
+use verify::cheque::amount::parse_figures;
+use verify::cheque::amount_read;
 use verify::deadline::Deadline;
 use verify::error::StageError;
-use verify::gd::ocr::{read_digits, read_page, OcrConfig};
+use verify::gd::ocr::{read_digits, read_field_readings, read_page, Charset, InkModel, OcrConfig};
 use verify::report::Region;
 
 /// Something drawn over a page after the text.
@@ -258,6 +260,23 @@ fn reads_composed_pages() {
     }
 }
 
+/// A white page with `text` rendered in `family` at `px` at (100, 60), and the text's box.
+fn page_with_line(r: &mut Renderer, text: &str, family: &str, px: f32) -> (RgbImage, Region) {
+    let line = r.line(text, family, px, false);
+    let mut page = RgbImage::from_pixel(900, 200, Rgb([255, 255, 255]));
+    let (x0, y0) = (100u32, 60u32);
+    for (x, y, p) in line.enumerate_pixels() {
+        if x + x0 < 900 && y + y0 < 200 {
+            let v = p.0[0];
+            page.put_pixel(x + x0, y + y0, Rgb([v, v, v]));
+        }
+    }
+    (
+        page,
+        Region::new(x0, y0, line.width().min(800), line.height()),
+    )
+}
+
 #[test]
 fn read_digits_on_number_fields() {
     let cases: &[(&str, &str, &str)] = &[
@@ -269,20 +288,92 @@ fn read_digits_on_number_fields() {
     let mut r = Renderer::new().expect("fonts installed");
     let cfg = OcrConfig::default();
     for &(text, family, want) in cases {
-        let line = r.line(text, family, 30.0, false);
-        let mut page = RgbImage::from_pixel(900, 200, Rgb([255, 255, 255]));
-        let (x0, y0) = (100u32, 60u32);
-        for (x, y, p) in line.enumerate_pixels() {
-            if x + x0 < 900 && y + y0 < 200 {
-                let v = p.0[0];
-                page.put_pixel(x + x0, y + y0, Rgb([v, v, v]));
-            }
-        }
-        let region = Region::new(x0, y0, line.width().min(800), line.height());
+        let (page, region) = page_with_line(&mut r, text, family, 30.0);
         let (got, conf) =
             read_digits(&page, region, &cfg).unwrap_or_else(|| panic!("{text}: nothing read"));
         assert_eq!(ascii_digits(&got), want, "{text} → {got:?}");
         assert!((0.0..=1.0).contains(&conf));
+    }
+}
+
+#[test]
+fn amounts_in_figures_are_read_from_their_box() {
+    // (text as written on a cheque, font, paisa)
+    let cases: &[(&str, &str, u64)] = &[
+        ("Tk 1,25,000.00", "Noto Serif", 12_500_000),
+        ("৳12,500.00", "Noto Serif", 1_250_000),
+        ("45,000.00/-", "Noto Serif", 4_500_000),
+        ("Tk 3,07,45,000.50", "DejaVu Sans", 3_074_500_050),
+        // Not read from the box yet (Bengali digits): `৳৫,২০,০০০.০০` (the Bengali model reads
+        // `৫১,২০,০০০.০০` with confidence 0, the English one `6,20,000.00`) and `৫,২০,০০০.০০/-`
+        // (`৫১২০১০০০.০০/-`, 0.50).
+    ];
+    let mut r = Renderer::new().expect("fonts installed");
+    let cfg = OcrConfig::default();
+    let good = |t: &str| parse_figures(t).is_some();
+    for &(text, family, want) in cases {
+        let (page, region) = page_with_line(&mut r, text, family, 32.0);
+        let readings = read_field_readings(&page, region, &cfg, Charset::Amount, &good);
+        assert!(!readings.is_empty(), "{text}: nothing read");
+        for (_, conf) in &readings {
+            assert!((0.0..=1.0).contains(conf));
+        }
+        // The cheque's candidates from the box: the amount is among them (a `৳` the English
+        // model reads as `6` gives `612,500.00` first and `12,500.00` after it).
+        let got = amount_read::figures_in_box(&page, region, &cfg);
+        assert!(got.contains(&want), "{text} → {got:?} from {readings:?}");
+    }
+}
+
+/// A light-blue cheque background with fine diagonal security lines, `text` written on it in
+/// blue pen; the text's box.
+fn cheque_line(r: &mut Renderer, text: &str) -> (RgbImage, Region) {
+    let line = r.line(text, "Noto Serif", 32.0, false);
+    let (w, h) = (1000u32, 200u32);
+    let mut page = RgbImage::from_fn(w, h, |x, y| {
+        if (x + y) % 9 == 0 {
+            Rgb([170, 185, 230])
+        } else {
+            Rgb([222, 230, 248])
+        }
+    });
+    let (x0, y0) = (60u32, 70u32);
+    let pen = [25.0f32, 35.0, 150.0];
+    for (x, y, p) in line.enumerate_pixels() {
+        if x + x0 < w && y + y0 < h {
+            let a = 1.0 - f32::from(p.0[0]) / 255.0;
+            let bg = page.get_pixel(x + x0, y + y0).0;
+            let mix = |i: usize| (f32::from(bg[i]) * (1.0 - a) + pen[i] * a) as u8;
+            page.put_pixel(x + x0, y + y0, Rgb([mix(0), mix(1), mix(2)]));
+        }
+    }
+    (
+        page,
+        Region::new(x0, y0, line.width().min(w - x0), line.height()),
+    )
+}
+
+#[test]
+fn blue_pen_on_a_security_background_reads_only_as_any_dark_ink() {
+    let mut r = Renderer::new().expect("fonts installed");
+    let cases: &[(&str, u64)] = &[
+        ("Taka Eighty Five Thousand Only", 8_500_000),
+        ("Taka One Lakh Twenty Five Thousand Only", 12_500_000),
+    ];
+    for &(text, want) in cases {
+        let (page, region) = cheque_line(&mut r, text);
+        let any_dark = OcrConfig {
+            ink: InkModel::AnyDark,
+            ..OcrConfig::default()
+        };
+        let got = amount_read::words_in_box(&page, region, &any_dark);
+        assert!(got.contains(&want), "{text}: {got:?}");
+        // The GD copies' ink model fades coloured ink: the pen is gone.
+        let drop_colour = OcrConfig::default();
+        assert!(
+            amount_read::words_in_box(&page, region, &drop_colour).is_empty(),
+            "{text}"
+        );
     }
 }
 

@@ -431,9 +431,9 @@ fn value(words: &[Word]) -> Option<u64> {
     any.then(|| total + current)
 }
 
-/// Parse an amount in words (English or Bengali) to paisa. `None` when no number word is found
-/// or more than one word is not understood.
-pub fn parse_words(text: &str) -> Option<u64> {
+/// The words of `text`, NFC, lower case, split at anything that is neither a letter, a digit nor
+/// a Bengali sign.
+fn word_tokens(text: &str) -> Vec<String> {
     let norm: String = text.nfc().collect();
     let cleaned: String = norm
         .chars()
@@ -445,10 +445,41 @@ pub fn parse_words(text: &str) -> Option<u64> {
             }
         })
         .collect();
-    let lower = cleaned.to_lowercase();
+    cleaned
+        .to_lowercase()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// How many words of `text` are number words (`one`, `lakh`, `পঁচিশ`, …; not `taka`, `only`,
+/// `and`): how much of an amount in words a line holds, to join a line wrapped in two.
+pub fn number_word_count(text: &str) -> usize {
+    word_tokens(text)
+        .iter()
+        .filter(|t| {
+            matches!(
+                lookup(t),
+                Some(
+                    Word::Num(_)
+                        | Word::Hundred
+                        | Word::Thousand
+                        | Word::Lakh
+                        | Word::Crore
+                        | Word::Million
+                )
+            )
+        })
+        .count()
+}
+
+/// Parse an amount in words (English or Bengali) to paisa. `None` when no number word is found
+/// or more than one word is not understood.
+pub fn parse_words(text: &str) -> Option<u64> {
     let mut words = Vec::new();
     let mut unknown = 0;
-    for token in lower.split_whitespace() {
+    for token in &word_tokens(text) {
+        let token = token.as_str();
         // Bengali or ASCII digits written among the words: `১ লক্ষ`.
         if token.chars().all(|c| digit(c).is_some()) {
             let n = token.chars().filter_map(digit).fold(0u64, |a, d| {

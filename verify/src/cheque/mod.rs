@@ -4,10 +4,14 @@
 //! image ([`micr`]), parsed into its fields ([`fields`]) and the routing number checked
 //! ([`routing`]) — stage `fields`'s MICR half; the page text is read by the GD OCR
 //! (`gd::ocr::read_page`, Bengali + English) and the amount in figures and in words, the date
-//! and the payee are picked from its lines ([`amount`]); [`checks`] turns what was found into
-//! findings. Account numbers are masked in every output.
+//! and the payee are picked from its lines ([`amount`]); stage `structure` matches the design
+//! against the bank templates ([`security`]) and, when the page text held no amount in figures,
+//! re-reads the matched layout's figures box alone with an amount character set
+//! (`gd::ocr::read_field_readings`); [`checks`] turns what was found into findings. Account
+//! numbers are masked in every output.
 
 pub mod amount;
+pub mod amount_read;
 pub mod e13b;
 pub mod fields;
 pub mod fraud;
@@ -21,10 +25,12 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 
 use crate::gd::ocr::{self, OcrConfig};
-use crate::gd::text::OcrPage;
+use crate::gd::text::{self, OcrLine, OcrPage};
 use crate::pipeline::Runner;
 use crate::report::{FieldValue, Finding, LocatedField, Region, Severity, Stage};
-use amount::{date_status, parse_date, parse_figures, parse_words, Date, DateStatus};
+use amount::{
+    date_status, number_word_count, parse_date, parse_figures, parse_words, Date, DateStatus,
+};
 use micr::{MicrConfig, MicrReader};
 use routing::{classify, Directory, RoutingStatus};
 
@@ -46,7 +52,11 @@ impl Default for ChequeConfig {
     fn default() -> Self {
         ChequeConfig {
             micr: MicrConfig::default(),
-            ocr: OcrConfig::default(),
+            // Blue pen is ink on a cheque.
+            ocr: OcrConfig {
+                ink: ocr::InkModel::AnyDark,
+                ..OcrConfig::default()
+            },
             show_account: false,
             security: security::SecurityConfig::default(),
             templates_dir: None,
@@ -98,10 +108,53 @@ fn read_micr(img: &RgbImage, reader: &MicrReader) -> Result<micr::MicrRead, crat
     Ok(read)
 }
 
-/// Amount in figures, amount in words, date and payee from the page text, with their boxes.
-fn pick_text_fields(page: &OcrPage, facts: &mut ChequeFacts) -> Vec<(String, String, Region)> {
+/// The amount in words on line `i` (it holds `taka`, `only`, `টাকা` or `মাত্র`), joined with the
+/// line above or below when the words wrap onto it: of the line alone and its joins with
+/// neighbours that hold number words and no digits and sit close above or below, the reading
+/// with the most number words wins (a wrapped English amount has `Taka` on its first line and
+/// `Only` on its second; a Bengali one has `টাকা মাত্র` at its end).
+fn words_amount(lines: &[OcrLine], i: usize) -> Option<(u64, Region, String)> {
+    let cur = lines.get(i)?;
+    let near = |other: &OcrLine| {
+        let gap = other.region.y.abs_diff(cur.region.y);
+        let h = cur.region.h.max(other.region.h).max(1);
+        gap <= 4 * h
+            && !other.text.chars().any(|c| c.is_numeric())
+            && number_word_count(&other.text) > 0
+    };
+    let prev = i
+        .checked_sub(1)
+        .and_then(|j| lines.get(j))
+        .filter(|l| near(l));
+    let next = lines.get(i + 1).filter(|l| near(l));
+    let joins: [(Option<&OcrLine>, Option<&OcrLine>); 4] =
+        [(None, None), (prev, None), (None, next), (prev, next)];
+    joins
+        .into_iter()
+        .filter_map(|(p, n)| {
+            let parts: Vec<&OcrLine> = p.into_iter().chain([cur]).chain(n).collect();
+            let text = parts
+                .iter()
+                .map(|l| amount_read::drop_figure_tokens(&l.text))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let v = parse_words(&text)?;
+            let region = text::union(parts.iter().map(|l| l.region))?;
+            Some((number_word_count(&text), v, region, text))
+        })
+        .max_by_key(|(count, ..)| *count)
+        .map(|(_, v, region, text)| (v, region, text))
+}
+
+/// Amount in figures, amount in words, date and payee from the page text, with their boxes;
+/// `words_text` gets the text the amount in words was read from.
+fn pick_text_fields(
+    page: &OcrPage,
+    facts: &mut ChequeFacts,
+    words_text: &mut Option<String>,
+) -> Vec<(String, String, Region)> {
     let mut located = Vec::new();
-    for line in &page.lines {
+    for (i, line) in page.lines.iter().enumerate() {
         let lower = line.text.to_lowercase();
         if facts.amount_words.is_none()
             && (lower.contains("taka")
@@ -109,9 +162,10 @@ fn pick_text_fields(page: &OcrPage, facts: &mut ChequeFacts) -> Vec<(String, Str
                 || line.text.contains("টাকা")
                 || line.text.contains("মাত্র"))
         {
-            if let Some(v) = parse_words(&line.text) {
+            if let Some((v, region, text)) = words_amount(&page.lines, i) {
                 facts.amount_words = Some(v);
-                located.push(("amount_words".to_owned(), taka(v), line.region));
+                *words_text = Some(text);
+                located.push(("amount_words".to_owned(), taka(v), region));
                 continue;
             }
         }
@@ -134,7 +188,7 @@ fn pick_text_fields(page: &OcrPage, facts: &mut ChequeFacts) -> Vec<(String, Str
                     .map(|v| (v, w.region))
                 })
             });
-            if let Some((v, r)) = hit {
+            if let Some((v, r)) = hit.filter(|h| h.0 > 0) {
                 facts.amount_figures = Some(v);
                 located.push(("amount_figures".to_owned(), taka(v), r));
                 continue;
@@ -176,6 +230,64 @@ fn pick_text_fields(page: &OcrPage, facts: &mut ChequeFacts) -> Vec<(String, Str
     located
 }
 
+/// Every reading of the amount: the page read's (in `located`) first, then, unless those two
+/// already agree, the matched layout's figures and words boxes read alone (the boxes come from
+/// the template match).
+fn read_amounts(
+    img: &RgbImage,
+    sec: &security::Security,
+    facts: &ChequeFacts,
+    words_text: Option<&str>,
+    located: &[(String, String, Region)],
+    cfg: &OcrConfig,
+) -> amount_read::AmountReadings {
+    let mut r = amount_read::AmountReadings::default();
+    let page_box = |field: &str| {
+        located
+            .iter()
+            .find(|(name, ..)| name == field)
+            .map(|(_, _, region)| *region)
+    };
+    if let (Some(v), Some(b)) = (facts.amount_figures, page_box("amount_figures")) {
+        r.add_figures(v, b);
+        if let Some(v) = amount_read::without_sign_misread(&taka(v)) {
+            r.add_figures(v, b);
+        }
+    }
+    if let (Some(v), Some(b)) = (facts.amount_words, page_box("amount_words")) {
+        r.add_words(v, b);
+        for v in words_text
+            .map(amount_read::word_candidates)
+            .unwrap_or_default()
+        {
+            r.add_words(v, b);
+        }
+    }
+    if r.agree() {
+        return r;
+    }
+    let layout_box = |field: &str| {
+        sec.fields
+            .iter()
+            .find(|(name, ..)| name == field)
+            .map(|(_, _, region)| *region)
+    };
+    if let Some(b) = layout_box("amount_figures") {
+        for v in amount_read::figures_in_box(img, b, cfg) {
+            r.add_figures(v, b);
+        }
+    }
+    if r.agree() {
+        return r;
+    }
+    if let Some(b) = layout_box("amount_words") {
+        for v in amount_read::words_in_box(img, b, cfg) {
+            r.add_words(v, b);
+        }
+    }
+    r
+}
+
 /// Run the cheque stages (OCR of the MICR band and the page, fields and checks).
 pub(crate) fn analyze(
     runner: &mut Runner<'_>,
@@ -197,6 +309,7 @@ pub(crate) fn analyze(
     let Some((micr_read, page)) = read else {
         return out;
     };
+    let mut words_text: Option<String> = None;
     runner.run(Stage::Fields, budget, |_| {
         facts.micr_raw = micr_read.raw.clone();
         if !micr_read.raw.is_empty() {
@@ -224,12 +337,9 @@ pub(crate) fn analyze(
                 ));
             }
         }
-        located.extend(pick_text_fields(&page, &mut facts));
+        located.extend(pick_text_fields(&page, &mut facts, &mut words_text));
         Ok(())
     });
-    let today = Date::from_unix(now_unix);
-    runner.findings.extend(checks(&facts, today));
-    out.fields = report_fields(&facts, cfg.show_account);
     let routing = facts.micr.as_ref().and_then(|m| m.routing.clone());
     let measured = runner.run(Stage::Structure, budget, |_| {
         let loaded;
@@ -241,9 +351,25 @@ pub(crate) fn analyze(
             }
             None => security::Templates::built_in(),
         };
-        Ok(security::analyze(img, templates))
+        let sec = security::analyze(img, templates);
+        let amounts = read_amounts(img, &sec, &facts, words_text.as_deref(), &located, &cfg.ocr);
+        Ok((sec, amounts))
     });
-    if let Some(sec) = measured {
+    if let Some((_, amounts)) = &measured {
+        let (fig, words) = amounts.decide();
+        located.retain(|(name, ..)| name != "amount_figures" && name != "amount_words");
+        facts.amount_figures = fig.map(|c| c.0);
+        facts.amount_words = words.map(|c| c.0);
+        for (name, c) in [("amount_figures", fig), ("amount_words", words)] {
+            if let Some((v, r)) = c {
+                located.push((name.to_owned(), taka(v), r));
+            }
+        }
+    }
+    let today = Date::from_unix(now_unix);
+    runner.findings.extend(checks(&facts, today));
+    out.fields = report_fields(&facts, cfg.show_account);
+    if let Some((sec, _)) = measured {
         runner
             .findings
             .extend(security::findings(&sec, routing.as_deref(), &cfg.security));
@@ -422,6 +548,65 @@ pub fn checks(facts: &ChequeFacts, today: Date) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// OCR lines at the given heights (40 px high, as read from a page).
+    fn lines(rows: &[(&str, u32)]) -> Vec<OcrLine> {
+        rows.iter()
+            .map(|&(text, y)| OcrLine {
+                text: text.to_owned(),
+                region: Region::new(80, y, 900, 40),
+                conf: 0.9,
+                words: Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn amounts_in_words_wrapped_onto_two_lines_are_joined() {
+        // (lines with their tops, the marked line, paisa; None = nothing read)
+        type Case<'a> = (&'a [(&'a str, u32)], usize, Option<u64>);
+        let cases: &[Case] = &[
+            (
+                &[("Taka One Lakh Twenty", 300), ("Five Thousand Only", 380)],
+                0,
+                Some(12_500_000),
+            ),
+            (
+                &[("এক লক্ষ পঁচিশ", 300), ("হাজার টাকা মাত্র", 380)],
+                1,
+                Some(12_500_000),
+            ),
+            (
+                &[
+                    ("Pay to Rahim Traders", 200),
+                    ("Taka Five Thousand Only", 290),
+                ],
+                1,
+                Some(500_000),
+            ),
+            (
+                &[("Taka One Lakh Only", 300), ("Tk 1,00,000.00", 340)],
+                0,
+                Some(10_000_000),
+            ),
+            // Too far below to be the same amount: the first line alone (1,00,020).
+            (
+                &[("Taka One Lakh Twenty", 300), ("Five Thousand", 900)],
+                0,
+                Some(10_002_000),
+            ),
+            (&[("Taka Only", 300)], 0, None),
+            (&[("দুই লক্ষ", 300), ("টাকা মাত্র", 370)], 1, Some(20_000_000)),
+        ];
+        for &(rows, i, want) in cases {
+            let ls = lines(rows);
+            let got = words_amount(&ls, i);
+            assert_eq!(got.as_ref().map(|g| g.0), want, "{rows:?}");
+            if let Some((_, region, _)) = got {
+                assert!(region.overlap(&ls[i].region) > 0, "{rows:?}: {region:?}");
+            }
+        }
+    }
 
     fn good() -> ChequeFacts {
         let raw = "C1234567C010010280A0123456789012C10".to_owned();

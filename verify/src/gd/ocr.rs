@@ -49,6 +49,22 @@ pub const SYSTEM_TESSDATA: &str = "/usr/share/tesseract-ocr/5/tessdata";
 const DIGIT_WHITELIST: &str = "0123456789০১২৩৪৫৬৭৮৯-/ ";
 /// The same without Bengali digits, for the English model (its charset has none).
 const ASCII_DIGIT_WHITELIST: &str = "0123456789-/ ";
+/// Characters allowed when re-reading an amount in figures: digits, grouping and decimal marks,
+/// the `/-` ending and the currency marks (`Tk`, `BDT`, `৳`), so a currency mark is read as
+/// itself and never forced into a digit.
+const AMOUNT_WHITELIST: &str = "0123456789০১২৩৪৫৬৭৮৯,./-৳TkKBDt ";
+/// The same without Bengali characters, for the English model.
+const ASCII_AMOUNT_WHITELIST: &str = "0123456789,./-TkKBDt ";
+
+/// What a number field holds, for [`read_field_readings`]: it picks the characters tesseract may
+/// read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    /// Digits, `-`, `/` and space (IMEIs, dates, GD numbers).
+    Digits,
+    /// An amount in figures: digits, `,` `.` `/` `-`, `Tk`, `BDT`, `৳`.
+    Amount,
+}
 
 /// How to read a page.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +78,20 @@ pub struct OcrConfig {
     pub digit_languages: Vec<String>,
     /// Height, in pixels, that the median ink component of a line is scaled to before reading.
     pub target_height: u32,
+    /// Which marks count as ink to read.
+    pub ink: InkModel,
+}
+
+/// Which marks of a page are text to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InkModel {
+    /// Dark, colourless marks only: stamps, seals and pen signatures in colour fade away (GD
+    /// copies: the typed or printed text is what is read, and a seal across it must not be).
+    DropColour,
+    /// Any mark much darker than the paper around it, coloured or not (cheques: the payee,
+    /// amounts and date are written in blue or black pen on a light, coloured security
+    /// background whose fine lines are only a little darker than the paper).
+    AnyDark,
 }
 
 impl Default for OcrConfig {
@@ -71,6 +101,7 @@ impl Default for OcrConfig {
             languages: "ben+eng".to_owned(),
             digit_languages: vec!["eng".to_owned(), "ben".to_owned()],
             target_height: 36,
+            ink: InkModel::DropColour,
         }
     }
 }
@@ -100,7 +131,7 @@ pub fn read_page(
     let dir = cfg.tessdata_dir();
     check_languages(&dir, &cfg.languages)?;
     let (width, height) = page.dimensions();
-    let ink = ink_image(page);
+    let ink = ink_of(page, cfg.ink);
     deadline.check()?;
     let layout = Layout::find(&ink, true);
     deadline.check()?;
@@ -179,7 +210,7 @@ pub fn legibility(page: &RgbImage, cfg: &OcrConfig, lines: usize) -> f32 {
     if check_languages(&dir, &cfg.languages).is_err() {
         return 0.0;
     }
-    let ink = ink_image(page);
+    let ink = ink_of(page, cfg.ink);
     let layout = Layout::find(&ink, true);
     let mut widest: Vec<&Segment> = layout.segments.iter().collect();
     widest.sort_by_key(|s| std::cmp::Reverse(s.bbox.w));
@@ -212,19 +243,33 @@ pub fn read_digits(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Option<(
 /// return first, then the rest by confidence: independent readings to vote with when none holds a
 /// valid IMEI. It stops early once a reading holds one.
 pub fn read_digit_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Vec<(String, f32)> {
+    read_field_readings(page, region, cfg, Charset::Digits, &holds_valid_imei)
+}
+
+/// Every reading of the number field in `region` with the characters of `charset`: each scale,
+/// preparation and model in [`OcrConfig::digit_languages`], single-line mode. Readings `good`
+/// accepts come first, then the rest, each group by confidence; it stops early once a reading is
+/// good. Empty when the region is empty, off the page or holds no ink, or nothing could be read.
+pub fn read_field_readings(
+    page: &RgbImage,
+    region: Region,
+    cfg: &OcrConfig,
+    charset: Charset,
+    good: &dyn Fn(&str) -> bool,
+) -> Vec<(String, f32)> {
     let Some(FieldInk {
         ink,
         layout,
         merged,
         ..
-    }) = field_ink(page, region)
+    }) = field_ink(page, region, cfg.ink)
     else {
         return Vec::new();
     };
     let target = cfg.target_height.clamp(8, 200) as f32;
     let dir = cfg.tessdata_dir();
-    // (holds a valid IMEI, confidence, text): a read with a Luhn-valid IMEI beats a more
-    // confident one without (the English model reads Bengali digits confidently and wrongly).
+    // (good, confidence, text): a good read (for an IMEI: Luhn-valid) beats a more confident one
+    // that is not (the English model reads Bengali digits confidently and wrongly).
     let mut all: Vec<(bool, f32, String)> = Vec::new();
     // The text height, then larger: small, blurred digits of phone photos read better larger.
     // Each size twice: the segment's own ink only (neighbours' strokes gone), and the plain grey
@@ -247,7 +292,7 @@ pub fn read_digit_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> 
                     c
                 }
             };
-            read_digit_crop(&crop, cfg, &dir, &mut all);
+            read_field_crop(&crop, cfg, &dir, charset, good, &mut all);
         }
         if all.iter().any(|b| b.0) {
             break;
@@ -263,11 +308,81 @@ pub fn read_digit_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> 
         .collect()
 }
 
+/// Every reading of the text in `region` (a field of one or more lines, such as an amount in
+/// words wrapped onto a second line), with each language of [`OcrConfig::languages`] on its own
+/// and with all of them together: each reading holds every text row of the region, top to
+/// bottom, joined by a space, with its character-weighted confidence. A handwritten English
+/// line read by `ben+eng` can come out half Bengali; read by `eng` alone it does not. Most
+/// confident first; empty when the region holds no ink or nothing could be read.
+pub fn read_text_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Vec<(String, f32)> {
+    let (pw, ph) = page.dimensions();
+    let x0 = region.x.min(pw);
+    let y0 = region.y.min(ph);
+    let x1 = region.x.saturating_add(region.w).min(pw);
+    let y1 = region.y.saturating_add(region.h).min(ph);
+    if x1 <= x0 || y1 <= y0 {
+        return Vec::new();
+    }
+    let pad = ((y1 - y0) / 4).max(4);
+    let (cx0, cy0) = (x0.saturating_sub(pad), y0.saturating_sub(pad));
+    let (cx1, cy1) = ((x1 + pad).min(pw), (y1 + pad).min(ph));
+    let sub = image::imageops::crop_imm(page, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
+    let ink = ink_of(&sub, cfg.ink);
+    let layout = Layout::find(&ink, false);
+    let inner = Region::new(x0 - cx0, y0 - cy0, x1 - x0, y1 - y0);
+    // Rows with at least half their ink box inside the region, each merged into one segment.
+    let rows: Vec<Segment> = layout
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let segs: Vec<&Segment> = row
+                .iter()
+                .filter_map(|&i| layout.segments.get(i))
+                .filter(|s| 2 * s.bbox.overlap(&inner) >= s.bbox.area())
+                .collect();
+            Segment::merge(&segs)
+        })
+        .collect();
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let dir = cfg.tessdata_dir();
+    let target = cfg.target_height.clamp(8, 200) as f32;
+    let mut models: Vec<String> = cfg.languages.split('+').map(str::to_owned).collect();
+    if models.len() > 1 {
+        models.push(cfg.languages.clone());
+    }
+    let mut out: Vec<(String, f32)> = Vec::new();
+    for lang in &models {
+        if check_languages(&dir, lang).is_err() {
+            continue;
+        }
+        let mut words: Vec<OcrWord> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
+        for seg in &rows {
+            let crop = layout.crop(&ink, seg, target);
+            if let Ok(Ok(read)) =
+                with_engine(&dir, lang, Purpose::Text, |api| recognise_line(api, &crop))
+            {
+                if !read.is_empty() {
+                    texts.push(OcrLine::from_words(read.clone()).text);
+                    words.extend(read);
+                }
+            }
+        }
+        if !texts.is_empty() {
+            out.push((texts.join(" "), char_conf(&words)));
+        }
+    }
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
 /// The box (page coordinates) of the text in `region`: the ink of the text row with the most
 /// ink inside it, or `None` when it holds none. A field read from a search area (a value re-read
 /// beside its label) gets its own box this way.
 pub fn ink_box(page: &RgbImage, region: Region) -> Option<Region> {
-    let f = field_ink(page, region)?;
+    let f = field_ink(page, region, InkModel::DropColour)?;
     let b = f.merged.bbox;
     Some(Region::new(b.x + f.origin.0, b.y + f.origin.1, b.w, b.h))
 }
@@ -283,7 +398,7 @@ struct FieldInk {
     origin: (u32, u32),
 }
 
-fn field_ink(page: &RgbImage, region: Region) -> Option<FieldInk> {
+fn field_ink(page: &RgbImage, region: Region, ink_model: InkModel) -> Option<FieldInk> {
     let (pw, ph) = page.dimensions();
     let x0 = region.x.min(pw);
     let y0 = region.y.min(ph);
@@ -299,7 +414,7 @@ fn field_ink(page: &RgbImage, region: Region) -> Option<FieldInk> {
     let (cx0, cy0) = (x0.saturating_sub(hpad), y0.saturating_sub(pad));
     let (cx1, cy1) = ((x1 + hpad).min(pw), (y1 + pad).min(ph));
     let sub = image::imageops::crop_imm(page, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
-    let ink = ink_image(&sub);
+    let ink = ink_of(&sub, ink_model);
     // More sensitive than for the page: faint, thin digits (light print, blur) stay whole.
     let layout = Layout::find_k(&ink, false, 0.1);
     // The field is the row with the most ink inside the requested box.
@@ -336,19 +451,24 @@ enum Prep {
     Sharpened,
 }
 
-/// Read `crop` with every digit model, adding `(holds a valid IMEI, confidence, text)` to `all`.
-fn read_digit_crop(
+/// Read `crop` with every digit model, adding `(good, confidence, text)` to `all`.
+fn read_field_crop(
     crop: &LineCrop,
     cfg: &OcrConfig,
     dir: &Path,
+    charset: Charset,
+    good: &dyn Fn(&str) -> bool,
     all: &mut Vec<(bool, f32, String)>,
 ) {
     for lang in &cfg.digit_languages {
         if check_languages(dir, lang).is_err() {
             continue;
         }
-        let Ok(words) = with_engine(dir, lang, Purpose::Digits, |api| recognise_line(api, crop))
-        else {
+        let purpose = match charset {
+            Charset::Digits => Purpose::Digits,
+            Charset::Amount => Purpose::Amount,
+        };
+        let Ok(words) = with_engine(dir, lang, purpose, |api| recognise_line(api, crop)) else {
             continue;
         };
         let Ok(words) = words else { continue };
@@ -360,8 +480,7 @@ fn read_digit_crop(
         if !text.chars().any(|c| c.is_numeric()) {
             continue;
         }
-        let valid = holds_valid_imei(&text);
-        all.push((valid, line.conf, text));
+        all.push((good(&text), line.conf, text));
     }
 }
 
@@ -438,6 +557,7 @@ fn holds_valid_imei(text: &str) -> bool {
 enum Purpose {
     Text,
     Digits,
+    Amount,
 }
 
 /// One initialised tesseract instance and what it was initialised with.
@@ -513,12 +633,15 @@ fn new_engine(dir: &Path, languages: &str, purpose: Purpose) -> Result<TessBaseA
         ("tessedit_do_invert", "0"),
         ("debug_file", "/dev/null"),
     ];
-    if purpose == Purpose::Digits {
-        let list = if languages.split('+').all(|l| l == "eng") {
-            ASCII_DIGIT_WHITELIST
-        } else {
-            DIGIT_WHITELIST
-        };
+    let english = languages.split('+').all(|l| l == "eng");
+    let list = match (purpose, english) {
+        (Purpose::Text, _) => None,
+        (Purpose::Digits, true) => Some(ASCII_DIGIT_WHITELIST),
+        (Purpose::Digits, false) => Some(DIGIT_WHITELIST),
+        (Purpose::Amount, true) => Some(ASCII_AMOUNT_WHITELIST),
+        (Purpose::Amount, false) => Some(AMOUNT_WHITELIST),
+    };
+    if let Some(list) = list {
         vars.push(("tessedit_char_whitelist", list));
     }
     for (name, value) in vars {
@@ -631,6 +754,15 @@ fn parse_tsv(tsv: &str, crop: &LineCrop) -> Vec<OcrWord> {
 /// Grey "ink" image: `max(R,G,B) + (max − min)`, saturating. Black print stays dark; coloured ink
 /// (stamps, pen signatures) becomes light.
 pub fn ink_image(page: &RgbImage) -> GrayImage {
+    ink_of(page, InkModel::DropColour)
+}
+
+/// Grey "ink" image of `page` under `model`: [`ink_image`] for [`InkModel::DropColour`], else
+/// [`dark_ink`].
+pub fn ink_of(page: &RgbImage, model: InkModel) -> GrayImage {
+    if model == InkModel::AnyDark {
+        return dark_ink(page);
+    }
     let (w, h) = page.dimensions();
     let mut out = GrayImage::new(w, h);
     for (o, p) in out.pixels_mut().zip(page.pixels()) {
@@ -641,6 +773,58 @@ pub fn ink_image(page: &RgbImage) -> GrayImage {
     }
     out
 }
+
+/// Grey "ink" image where every mark darker than [`DARK_INK_RATIO`] of the paper around it is
+/// ink, coloured or not: the luma (Rec. 601) over the local paper brightness (the 90th
+/// percentile of blocks of about 1/40 of the short side, the brightest of each block's
+/// neighbours, interpolated), stretched so that ratio is white. Blue and black pen come out dark
+/// alike; a light background pattern, a faint watermark and uneven light come out white.
+pub fn dark_ink(page: &RgbImage) -> GrayImage {
+    let luma = image::imageops::grayscale(page);
+    let (w, h) = luma.dimensions();
+    if w == 0 || h == 0 {
+        return luma;
+    }
+    let block = (w.min(h) / 40).max(8);
+    let (bw, bh) = (w.div_ceil(block), h.div_ceil(block));
+    let mut paper = GrayImage::new(bw, bh);
+    for by in 0..bh {
+        for bx in 0..bw {
+            let mut hist = [0u32; 256];
+            let (x0, y0) = (bx * block, by * block);
+            let (x1, y1) = ((x0 + block).min(w), (y0 + block).min(h));
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    hist[usize::from(luma.get_pixel(x, y).0[0])] += 1;
+                }
+            }
+            let n = (x1 - x0) * (y1 - y0);
+            let mut seen = 0;
+            let mut p90 = 255u8;
+            for (v, &c) in hist.iter().enumerate() {
+                seen += c;
+                if seen * 10 >= n * 9 {
+                    p90 = v as u8;
+                    break;
+                }
+            }
+            paper.put_pixel(bx, by, Luma([p90]));
+        }
+    }
+    // A block filled by a thick stroke takes its neighbours' paper.
+    let paper = imageproc::morphology::dilate(&paper, imageproc::distance_transform::Norm::LInf, 1);
+    let paper = image::imageops::resize(&paper, w, h, FilterType::Triangle);
+    let mut out = GrayImage::new(w, h);
+    for ((o, l), p) in out.pixels_mut().zip(luma.pixels()).zip(paper.pixels()) {
+        let bg = f32::from(p.0[0]).max(16.0);
+        let ratio = f32::from(l.0[0]) / bg;
+        o.0 = [(255.0 * ratio / DARK_INK_RATIO).clamp(0.0, 255.0) as u8];
+    }
+    out
+}
+
+/// A mark lighter than this share of the paper's brightness is not ink ([`dark_ink`]).
+const DARK_INK_RATIO: f32 = 0.65;
 
 /// Sauvola binarisation of `gray` (true = ink), window about 1/30 of the short side.
 pub fn binarise(gray: &GrayImage) -> Vec<bool> {
@@ -1245,6 +1429,40 @@ mod tests {
             let v = ink_image(&img).get_pixel(0, 0).0[0];
             assert_eq!(v < 128, dark, "{rgb:?} → {v}");
         }
+    }
+
+    #[test]
+    fn dark_ink_keeps_pen_of_any_colour_and_drops_a_light_pattern() {
+        // A page of light-blue paper with a fine pattern; pixels under test in its middle.
+        let cases: &[([u8; 3], bool)] = &[
+            ([25, 25, 30], true),     // black pen
+            ([20, 40, 160], true),    // blue pen
+            ([120, 40, 150], true),   // purple ink
+            ([170, 185, 230], false), // security line
+            ([200, 208, 235], false), // watermark
+            ([222, 230, 248], false), // paper
+        ];
+        for &(rgb, dark) in cases {
+            let mut img = RgbImage::from_pixel(200, 200, image::Rgb([222, 230, 248]));
+            for x in (0..200).step_by(9) {
+                for y in 0..200 {
+                    img.put_pixel(x, y, image::Rgb([170, 185, 230]));
+                }
+            }
+            img.put_pixel(100, 100, image::Rgb(rgb));
+            let v = dark_ink(&img).get_pixel(100, 100).0[0];
+            assert_eq!(v < 128, dark, "{rgb:?} → {v}");
+        }
+        // Dim, uneven light: the same pen on paper at half brightness is still ink.
+        let mut img = RgbImage::from_fn(200, 200, |x, _| {
+            let l = 120 + (x / 4) as u8;
+            image::Rgb([l, l, l])
+        });
+        img.put_pixel(30, 100, image::Rgb([15, 20, 70]));
+        let ink = dark_ink(&img);
+        assert!(ink.get_pixel(30, 100).0[0] < 128);
+        assert!(ink.get_pixel(150, 100).0[0] > 200);
+        assert_eq!(dark_ink(&RgbImage::new(0, 0)).dimensions(), (0, 0));
     }
 
     /// A small table on a rectified photo: three rows, horizontal rules slanting one pixel in

@@ -13,7 +13,7 @@ use crate::report::DocumentKind;
 
 /// Version of the checks: bumped whenever a change to the pipeline can change a report for the
 /// same input.
-pub const PIPELINE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+checks.2");
+pub const PIPELINE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+checks.3");
 
 /// `kind/pipeline version/reference-data digest/sha256 of the bytes`, e.g.
 /// `image/0.1.0+checks.2/3f2a…/9c4e…`. Only printable ASCII, at most about 170 bytes.
