@@ -316,13 +316,9 @@ pub fn read_field_readings(
 /// confident first; empty when the region holds no ink or nothing could be read.
 pub fn read_text_readings(page: &RgbImage, region: Region, cfg: &OcrConfig) -> Vec<(String, f32)> {
     let (pw, ph) = page.dimensions();
-    let x0 = region.x.min(pw);
-    let y0 = region.y.min(ph);
-    let x1 = region.x.saturating_add(region.w).min(pw);
-    let y1 = region.y.saturating_add(region.h).min(ph);
-    if x1 <= x0 || y1 <= y0 {
+    let Some((x0, y0, x1, y1)) = on_page(region, pw, ph) else {
         return Vec::new();
-    }
+    };
     let pad = ((y1 - y0) / 4).max(4);
     let (cx0, cy0) = (x0.saturating_sub(pad), y0.saturating_sub(pad));
     let (cx1, cy1) = ((x1 + pad).min(pw), (y1 + pad).min(ph));
@@ -398,15 +394,19 @@ struct FieldInk {
     origin: (u32, u32),
 }
 
-fn field_ink(page: &RgbImage, region: Region, ink_model: InkModel) -> Option<FieldInk> {
-    let (pw, ph) = page.dimensions();
+/// The corners `(x0, y0, x1, y1)` of the part of `region` that lies on a `pw`×`ph` page;
+/// `None` when none does.
+fn on_page(region: Region, pw: u32, ph: u32) -> Option<(u32, u32, u32, u32)> {
     let x0 = region.x.min(pw);
     let y0 = region.y.min(ph);
     let x1 = region.x.saturating_add(region.w).min(pw);
     let y1 = region.y.saturating_add(region.h).min(ph);
-    if x1 <= x0 || y1 <= y0 {
-        return None;
-    }
+    (x1 > x0 && y1 > y0).then_some((x0, y0, x1, y1))
+}
+
+fn field_ink(page: &RgbImage, region: Region, ink_model: InkModel) -> Option<FieldInk> {
+    let (pw, ph) = page.dimensions();
+    let (x0, y0, x1, y1) = on_page(region, pw, ph)?;
     // A margin so strokes cut by a tight box are whole (word boxes can be narrower than the
     // glyphs at their ends); the layout keeps only the main line.
     let pad = ((y1 - y0) / 3).max(4);
