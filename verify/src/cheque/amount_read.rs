@@ -26,6 +26,13 @@ pub struct AmountReadings {
     pub words: Vec<Candidate>,
 }
 
+/// Add an amount once.
+fn push_value(list: &mut Vec<u64>, v: u64) {
+    if !list.contains(&v) {
+        list.push(v);
+    }
+}
+
 /// Add a candidate once.
 fn push<T>(list: &mut Vec<(u64, T)>, v: u64, at: T) {
     if !list.iter().any(|(x, _)| *x == v) {
@@ -81,18 +88,18 @@ pub fn figures_in_box(img: &RgbImage, region: Region, cfg: &OcrConfig) -> Vec<u6
         .filter(|(t, conf)| *conf >= REREAD_MIN_CONFIDENCE && structured(t))
         .map(|(t, _)| t.as_str())
         .collect();
-    let mut out: Vec<(u64, ())> = Vec::new();
+    let mut out: Vec<u64> = Vec::new();
     for t in &confident {
         if let Some(v) = parse_figures(t).filter(|&v| v > 0) {
-            push(&mut out, v, ());
+            push_value(&mut out, v);
         }
     }
     for t in &confident {
         if let Some(v) = without_sign_misread(t).filter(|&v| v > 0) {
-            push(&mut out, v, ());
+            push_value(&mut out, v);
         }
     }
-    out.into_iter().map(|(v, _)| v).collect()
+    out
 }
 
 /// `t` without its first character, when that is a digit directly before more digits and the
@@ -150,30 +157,30 @@ pub fn word_candidates(text: &str) -> Vec<u64> {
             .collect();
         texts.push(rest.join(" "));
     }
-    let mut out: Vec<(u64, ())> = Vec::new();
+    let mut out: Vec<u64> = Vec::new();
     for t in texts {
         if let Some(v) = parse_words(&drop_figure_tokens(&t)).filter(|&v| v > 0) {
-            push(&mut out, v, ());
+            push_value(&mut out, v);
         }
     }
-    out.into_iter().map(|(v, _)| v).collect()
+    out
 }
 
 /// Amounts in words read from `region` and as far again below it (where long words wrap onto
 /// a second line) with each language model (see [`ocr::read_text_readings`]), most confident
 /// reading first.
 pub fn words_in_box(img: &RgbImage, region: Region, cfg: &OcrConfig) -> Vec<u64> {
-    let mut out: Vec<(u64, ())> = Vec::new();
+    let mut out: Vec<u64> = Vec::new();
     let area = Region::new(region.x, region.y, region.w, region.h.saturating_mul(2));
     for (t, conf) in ocr::read_text_readings(img, area, cfg) {
         if conf < REREAD_MIN_CONFIDENCE {
             continue;
         }
         for v in word_candidates(&t) {
-            push(&mut out, v, ());
+            push_value(&mut out, v);
         }
     }
-    out.into_iter().map(|(v, _)| v).collect()
+    out
 }
 
 #[cfg(test)]
