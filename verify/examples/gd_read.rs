@@ -14,6 +14,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = verify::Config::default();
     let deadline = Deadline::after(std::time::Duration::from_secs(60));
     let cap = geometry::rectify(&img, &cfg.gd.geometry, &deadline)?;
+    println!(
+        "capture {:?} quad {:?} skew {:.2}",
+        cap.kind, cap.quad, cap.skew_degrees
+    );
     for f in &cap.findings {
         println!("capture finding: {} {:?}", f.code, f.regions);
     }

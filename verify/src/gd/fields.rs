@@ -99,6 +99,12 @@ pub fn extract(page: &OcrPage, reread: &mut dyn FnMut(Region) -> Vec<(String, f3
     extract_imeis(&lines, reread, &mut out);
     out.gd_number = first(&lines, gd_number).or_else(|| gd_number_reread(&lines, reread));
     out.gd_date = gd_date(&lines, reread);
+    if out.gd_number.is_none() {
+        out.gd_number = out
+            .gd_date
+            .as_ref()
+            .and_then(|d| gd_number_by_year(&lines, d));
+    }
     let (thana, district) = thana_district(&lines);
     out.thana = thana;
     out.district = district;
@@ -825,7 +831,7 @@ fn sibling_imeis(
 ) {
     let whole = |l: &Line| l.region(0, l.chars.len());
     // The value column of every line that holds an IMEI label.
-    let anchors: Vec<(usize, Region)> = lines
+    let mut anchors: Vec<(usize, Region)> = lines
         .iter()
         .enumerate()
         .filter_map(|(i, line)| {
@@ -834,6 +840,19 @@ fn sibling_imeis(
             Some((i, value))
         })
         .collect();
+    // And of every line an IMEI was read on without a legible label (both labels of a table's
+    // two rows misread: the one read gives the column the other is in).
+    for r in &out.imeis {
+        let cy = r.region.y + r.region.h / 2;
+        let on = lines.iter().position(|l| {
+            whole(l).is_some_and(|w| w.y <= cy && cy < w.y + w.h && w.overlap(&r.region) > 0)
+        });
+        if let Some(i) = on {
+            if !anchors.iter().any(|a| a.0 == i) {
+                anchors.push((i, r.region));
+            }
+        }
+    }
     for &(i, value) in &anchors {
         // The next line up or down; a table's ruling read as a line of junk may stand between.
         for j in [i.wrapping_sub(1), i + 1, i.wrapping_sub(2), i + 2] {
@@ -1322,6 +1341,52 @@ fn reread_value(
     }
     let region = line.region(from, end)?;
     first_parsed(region, reread, parse)
+}
+
+/// A GD number whose label was not legible (`ভিডি ate 1100/24` for `জিডি নং 1100/24`): on
+/// the GD date's line or the one above or below it, a number written `N/YY` (the form thanas
+/// number their diaries in) whose `YY` is the GD date's year. Nothing else on a GD copy is
+/// written that way with that year: dates have three parts, phone and IMEI numbers no slash.
+fn gd_number_by_year(lines: &[Line], date: &Field) -> Option<Field> {
+    let yy = date.value.get(2..4)?;
+    let dy = |l: &Line| -> Option<u32> {
+        let r = l.region(0, l.chars.len())?;
+        let (a, b) = (r.y + r.h / 2, date.region.y + date.region.h / 2);
+        Some(a.abs_diff(b))
+    };
+    let near = lines
+        .iter()
+        .filter(|l| dy(l).is_some_and(|d| d <= 2 * date.region.h.max(1)));
+    for line in near {
+        for i in 0..line.chars.len() {
+            let starts = i == 0 || line.chars.get(i - 1).is_some_and(|c| !c.is_alphanumeric());
+            if !starts
+                || line
+                    .chars
+                    .get(i)
+                    .and_then(|&c| imei::digit_value(c))
+                    .is_none()
+            {
+                continue;
+            }
+            let Some((value, end)) = number_at(line, i) else {
+                continue;
+            };
+            let Some((n, y)) = value.split_once('/') else {
+                continue;
+            };
+            if y != yy || n.is_empty() || n.len() > 5 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let Some(f) = line.field(value.clone(), i, end) else {
+                continue;
+            };
+            if f.region.overlap(&date.region) == 0 {
+                return Some(f);
+            }
+        }
+    }
+    None
 }
 
 /// The GD number re-read after a label whose value did not parse.
@@ -2380,6 +2445,19 @@ mod tests {
             ),
             // Too few digits to be an IMEI (a phone number line): not re-read.
             ("IMEI 1: 35 209900 176148 1\nMobile: 0190 1275", B, vec![A]),
+            // Both rows' labels misread (`আইএমইআই ১:` as `8741 1:`), the first IMEI's `3` as
+            // `#`: the IMEI read on the second row gives the column to read the first in.
+            (
+                "8741 1: #520 9900 1761 481\n11 2: 3520 9900 1761 556",
+                "3520 9900 1761 481",
+                vec![B, A],
+            ),
+            // The same with a number whose TAC neither matches nor is known: not taken.
+            (
+                "8741 1: #999 9991 2345 671\n11 2: 3520 9900 1761 556",
+                "9999 9991 2345 671",
+                vec![B],
+            ),
         ] {
             let got = extract(&page(text), &mut |_| vec![(reread.to_owned(), 0.9)]);
             let imeis: Vec<&str> = got.imeis.iter().map(|i| i.imei.as_str()).collect();
@@ -2737,6 +2815,13 @@ mod tests {
             ("GD copy", None),
             ("GD No: abc", None),
             ("No 1234", None),
+            // The label misread: an `N/YY` beside the GD date, of the date's year.
+            ("ভিডি ate 1100/24 wfee: 09/08/2024", s("1100/24")),
+            ("ভিডি ate ৫৬৭/২৩\nতারিখঃ ১২/০৩/২০২৩", s("567/23")),
+            ("ভিডি ate 1100/23 wfee: 09/08/2024", None),
+            ("ভিডি ate 1100 wfee: 09/08/2024", None),
+            // Far from the date (the body, a dozen lines on): not the GD number.
+            ("তারিখঃ ১২/০৩/২০২৩\nক\nখ\nগ\nঘ\nঙ\nচ\nছ\nমামলা ৫৬৭/২৩", None),
         ] {
             assert_eq!(one(text, |f| &f.gd_number), expect, "{text}");
         }
