@@ -11,6 +11,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::Parser;
 use rayon::prelude::*;
 use verify::cheque::fraud::{self, FraudModel};
 use verify::FieldValue;
@@ -70,26 +71,37 @@ fn matrix(title: &str, rows: &[(bool, u32)]) {
     }
 }
 
+#[derive(Parser)]
+#[command(about = "Evaluate the cheque fraud score on held-out generated cheques")]
+struct Args {
+    /// Generator seed (held out: the model is trained on 1).
+    #[arg(long, default_value_t = 2)]
+    seed: u64,
+    /// How many cheques.
+    #[arg(long, default_value_t = 300)]
+    count: usize,
+    /// Read cheques and `labels.jsonl` from this folder instead of generating them.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Also write each cheque's scores and features to this CSV.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// The ONNX model to evaluate (default: the one the pipeline ships with).
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut seed = 2u64;
-    let mut count = 300usize;
-    let mut dir: Option<PathBuf> = None;
-    let mut csv: Option<PathBuf> = None;
+    let Args {
+        seed,
+        count,
+        dir,
+        csv,
+        model,
+    } = Args::parse();
     let mut config = verify::Config::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || {
-            args.next()
-                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
-        };
-        match a.as_str() {
-            "--seed" => seed = val()?.parse()?,
-            "--count" => count = val()?.parse()?,
-            "--dir" => dir = Some(PathBuf::from(val()?)),
-            "--csv" => csv = Some(PathBuf::from(val()?)),
-            "--model" => config.cheque.fraud_model = Some(PathBuf::from(val()?)),
-            other => anyhow::bail!("unknown argument {other}"),
-        }
+    if let Some(m) = model {
+        config.cheque.fraud_model = Some(m);
     }
     let model_path = config
         .cheque

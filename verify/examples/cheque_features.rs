@@ -11,29 +11,38 @@ mod common;
 use std::io::Write;
 use std::path::PathBuf;
 
+use clap::Parser;
+
 use verify::cheque::fraud;
 
+#[derive(Parser)]
+#[command(about = "Dump the cheque fraud feature vector of generated cheques")]
+struct Args {
+    /// Generator seed (the model is trained on 1).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// How many cheques.
+    #[arg(long, default_value_t = 100)]
+    count: usize,
+    /// First cheque of the batch.
+    #[arg(long, default_value_t = 0)]
+    start: usize,
+    /// The CSV to write.
+    #[arg(long, default_value = "cheque-features.csv")]
+    out: PathBuf,
+    /// Read cheques and `labels.jsonl` from this folder instead of generating them.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut seed = 1u64;
-    let mut count = 100usize;
-    let mut start = 0usize;
-    let mut out = PathBuf::from("cheque-features.csv");
-    let mut dir: Option<PathBuf> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || {
-            args.next()
-                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
-        };
-        match a.as_str() {
-            "--seed" => seed = val()?.parse()?,
-            "--count" => count = val()?.parse()?,
-            "--start" => start = val()?.parse()?,
-            "--out" => out = PathBuf::from(val()?),
-            "--dir" => dir = Some(PathBuf::from(val()?)),
-            other => anyhow::bail!("unknown argument {other}"),
-        }
-    }
+    let Args {
+        seed,
+        count,
+        start,
+        out,
+        dir,
+    } = Args::parse();
     let mut config = verify::Config::default();
     // The features do not depend on the model; scoring by rules keeps the dump model-free.
     config.cheque.fraud_model = None;
