@@ -30,6 +30,12 @@ pub struct SealConfig {
     pub work_width: u32,
     /// Least chroma (0–255, after dividing by the paper colour) of stamp ink.
     pub min_chroma: f32,
+    /// A faded or thinly inked stamp, blurred in a photo, can stay under `min_chroma`
+    /// everywhere. When no seal is found, the search runs again on the chroma averaged over
+    /// 3×3 pixels (sensor noise averages out, a stamp's colour stays) above this many times
+    /// the page's own chroma noise (its 99th percentile) and at least `min_faint_chroma`.
+    pub faint_noise_factor: f32,
+    pub min_faint_chroma: f32,
     /// Seal diameter range.
     pub min_diameter: f32,
     pub max_diameter: f32,
@@ -56,6 +62,8 @@ impl Default for SealConfig {
         SealConfig {
             work_width: 1000,
             min_chroma: 30.0,
+            faint_noise_factor: 1.75,
+            min_faint_chroma: 14.0,
             min_diameter: 0.06,
             max_diameter: 0.35,
             min_coverage: 0.45,
@@ -101,6 +109,8 @@ pub struct InkMasks {
     pub scale: f32,
     /// Saturated (stamp / ballpoint) ink.
     pub colour: GrayImage,
+    /// Faintly coloured ink: see [`SealConfig::faint_noise_factor`]. Holds `colour`'s ink too.
+    pub faint: GrayImage,
     /// Dark ink of any colour.
     pub dark: GrayImage,
     /// Hue of coloured ink, 0–255 for 0–360°, after dividing by the paper colour.
@@ -128,10 +138,12 @@ pub fn ink_masks(page: &RgbImage, cfg: &SealConfig) -> InkMasks {
     let mut dark = GrayImage::new(ww, wh);
     let mut hue = GrayImage::new(ww, wh);
     let mut lum_img = GrayImage::new(ww, wh);
+    let mut norm = RgbImage::new(ww, wh);
     for (x, y, p) in work.enumerate_pixels() {
         let bg = paper.at(x, y);
         let c: [f32; 3] =
             std::array::from_fn(|k| (f32::from(p.0[k]) * 255.0 / bg[k].max(1.0)).min(255.0));
+        norm.put_pixel(x, y, image::Rgb(c.map(|v| v as u8)));
         let max = c[0].max(c[1]).max(c[2]);
         let min = c[0].min(c[1]).min(c[2]);
         let lum = (c[0] + c[1] + c[2]) / 3.0;
@@ -144,13 +156,77 @@ pub fn ink_masks(page: &RgbImage, cfg: &SealConfig) -> InkMasks {
             dark.put_pixel(x, y, Luma([255]));
         }
     }
+    let faint = faint_mask(&norm, &colour, &mut hue, cfg);
     InkMasks {
         scale,
         colour,
+        faint,
         dark,
         hue,
         lum: lum_img,
     }
+}
+
+/// The faint-ink mask of the paper-normalised working copy `norm` (see
+/// [`SealConfig::faint_noise_factor`]): `colour`'s ink and every pixel whose 3×3 mean colour is
+/// as saturated as the threshold and not paper-white, and itself at least half as saturated
+/// (the blurred halo round a strongly coloured pen stroke is not faint ink); `hue` gets the hue
+/// of the pixels added.
+fn faint_mask(
+    norm: &RgbImage,
+    colour: &GrayImage,
+    hue: &mut GrayImage,
+    cfg: &SealConfig,
+) -> GrayImage {
+    let (w, h) = norm.dimensions();
+    let smooth: [GrayImage; 3] = std::array::from_fn(|k| {
+        let chan = GrayImage::from_fn(w, h, |x, y| Luma([norm.get_pixel(x, y).0[k]]));
+        imageproc::filter::box_filter(&chan, 1, 1)
+    });
+    let at = |x: u32, y: u32| -> [f32; 3] {
+        std::array::from_fn(|k| f32::from(smooth[k].get_pixel(x, y).0[0]))
+    };
+    let mut hist = [0u64; 256];
+    for y in 0..h {
+        for x in 0..w {
+            let c = at(x, y);
+            let chroma = c[0].max(c[1]).max(c[2]) - c[0].min(c[1]).min(c[2]);
+            hist[(chroma as usize).min(255)] += 1;
+        }
+    }
+    let total: u64 = hist.iter().sum();
+    let mut acc = 0u64;
+    let mut noise = 255.0f32;
+    for (v, &n) in hist.iter().enumerate() {
+        acc += n;
+        if acc * 100 >= total * 99 {
+            noise = v as f32;
+            break;
+        }
+    }
+    let threshold = (cfg.faint_noise_factor * noise).max(cfg.min_faint_chroma);
+    let mut faint = colour.clone();
+    if threshold >= cfg.min_chroma {
+        return faint;
+    }
+    for y in 0..h {
+        for x in 0..w {
+            let c = at(x, y);
+            let (max, min) = (c[0].max(c[1]).max(c[2]), c[0].min(c[1]).min(c[2]));
+            let own = norm.get_pixel(x, y).0;
+            let own_chroma =
+                own.iter().max().copied().unwrap_or(0) - own.iter().min().copied().unwrap_or(0);
+            if max - min >= threshold
+                && min < 235.0
+                && f32::from(own_chroma) >= 0.5 * threshold
+                && colour.get_pixel(x, y).0[0] == 0
+            {
+                faint.put_pixel(x, y, Luma([255]));
+                hue.put_pixel(x, y, Luma([hue_byte(c)]));
+            }
+        }
+    }
+    faint
 }
 
 /// Hue of an RGB colour as 0–255 for 0–360°.
@@ -357,7 +433,36 @@ pub fn find_seals_in(
     cfg: &SealConfig,
     deadline: &Deadline,
 ) -> Result<Vec<SealCandidate>, StageError> {
-    let mask = &masks.colour;
+    let mut found = seals_on(&masks.colour, cfg, deadline)?;
+    if found.is_empty() {
+        found = seals_on(&masks.faint, cfg, deadline)?;
+    }
+    let s = masks.scale;
+    let mut out: Vec<SealCandidate> = found
+        .into_iter()
+        .map(|f| {
+            let (cx, cy, r) = (f.cx * s, f.cy * s, f.radius * s);
+            let x0 = (cx - r).max(0.0);
+            let y0 = (cy - r).max(0.0);
+            SealCandidate {
+                cx,
+                cy,
+                radius: r,
+                region: Region::new(x0 as u32, y0 as u32, (2.0 * r) as u32, (2.0 * r) as u32),
+                ..f
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    Ok(out)
+}
+
+/// Round seals in the ink of `mask` (working coordinates), in the order found.
+fn seals_on(
+    mask: &GrayImage,
+    cfg: &SealConfig,
+    deadline: &Deadline,
+) -> Result<Vec<SealCandidate>, StageError> {
     let (w, h) = mask.dimensions();
     if w < 16 || h < 16 {
         return Ok(Vec::new());
@@ -442,24 +547,7 @@ pub fn find_seals_in(
             score,
         });
     }
-    let s = masks.scale;
-    let mut out: Vec<SealCandidate> = found
-        .into_iter()
-        .map(|f| {
-            let (cx, cy, r) = (f.cx * s, f.cy * s, f.radius * s);
-            let x0 = (cx - r).max(0.0);
-            let y0 = (cy - r).max(0.0);
-            SealCandidate {
-                cx,
-                cy,
-                radius: r,
-                region: Region::new(x0 as u32, y0 as u32, (2.0 * r) as u32, (2.0 * r) as u32),
-                ..f
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score));
-    Ok(out)
+    Ok(found)
 }
 
 /// A circle judged: (centre, radius, coverage, spread, score).
@@ -997,6 +1085,68 @@ pub fn find_signatures_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page with a thin double ring of `ink` mixed into the paper at `opacity`, blurred a
+    /// little, with the same sensor noise (σ 3 per channel, a fixed pseudo-random sequence) on
+    /// every page.
+    fn page_with_faint_ring(ink: [f32; 3], opacity: f32) -> RgbImage {
+        let paper = [236.0f32, 232.0, 222.0];
+        let sharp = RgbImage::from_fn(1000, 1400, |x, y| {
+            let d = (x as f32 - 400.0).hypot(y as f32 - 900.0);
+            let on = (d - 95.0).abs() < 1.2 || (d - 84.0).abs() < 0.8;
+            let k = if on { opacity } else { 0.0 };
+            image::Rgb(std::array::from_fn(|c| {
+                (paper[c] * (1.0 - k) + ink[c] * k) as u8
+            }))
+        });
+        let mut page = imageproc::filter::gaussian_blur_f32(&sharp, 1.0);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for p in page.pixels_mut() {
+            for v in &mut p.0 {
+                // Sum of four uniform draws: roughly normal, σ about 3.
+                let mut n = 0.0f32;
+                for _ in 0..4 {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    n += (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                }
+                *v = (f32::from(*v) + 5.2 * n).clamp(0.0, 255.0) as u8;
+            }
+        }
+        page
+    }
+
+    #[test]
+    fn a_faded_stamp_is_found_and_grey_print_is_not() {
+        // (ink, opacity, a seal wanted): violet and blue stamp ink faded until the blurred ring
+        // is under `min_chroma` everywhere; the same ring in grey ink is print, not a stamp.
+        let cases: [([f32; 3], f32, bool); 5] = [
+            ([120.0, 40.0, 150.0], 0.16, true),
+            ([40.0, 60.0, 170.0], 0.14, true),
+            ([180.0, 40.0, 60.0], 0.14, true),
+            ([90.0, 90.0, 90.0], 0.5, false),
+            ([236.0, 232.0, 222.0], 1.0, false),
+        ];
+        let cfg = SealConfig::default();
+        for (ink, opacity, want) in cases {
+            let page = page_with_faint_ring(ink, opacity);
+            let masks = ink_masks(&page, &cfg);
+            let strong = masks.colour.pixels().filter(|p| p.0[0] > 0).count();
+            let found = find_seals_in(&masks, &cfg, &Deadline::none()).expect("runs");
+            assert_eq!(!found.is_empty(), want, "{ink:?} at {opacity}: {found:?}");
+            if want {
+                // Too few stamp-ink pixels for the first search to find the ring.
+                assert!(strong < 30, "{ink:?}: the ring is not faint ({strong} px)");
+                let best = &found[0];
+                assert!(
+                    (best.cx - 400.0).abs() < 8.0 && (best.cy - 900.0).abs() < 8.0,
+                    "{best:?}"
+                );
+                assert!((best.radius - 95.0).abs() < 10.0, "{best:?}");
+            }
+        }
+    }
 
     #[test]
     fn kasa_fits_points_on_a_circle() {
