@@ -15,6 +15,24 @@ fn finding(code: &str, severity: Severity, points: u32, en: String, bn: String) 
     Finding::new(code, Stage::Fields, severity, points, en, bn)
 }
 
+/// Most OCR slips (digits changed, added or left out) between a typed IMEI and an unreadable
+/// one on the page for the page's to leave the question open rather than contradict it: a
+/// blurred photo costs two or three digits, while another phone's IMEI differs in most of its
+/// serial (and an altered document reads as a valid IMEI, which is compared exactly).
+const MAX_SLIPS: usize = 3;
+
+/// The fewest slips between the digits of `typed` and any reading of `bad` (ASCII or Bengali
+/// digits; anything else left out).
+fn slips_from(typed: &str, bad: &super::fields::InvalidImei) -> usize {
+    let digits = |s: &str| -> Vec<u8> { s.chars().filter_map(crate::imei::digit_value).collect() };
+    let t = digits(typed);
+    std::iter::once(&bad.value)
+        .chain(&bad.readings)
+        .map(|r| strsim::generic_levenshtein(&t, &digits(r)))
+        .min()
+        .unwrap_or(usize::MAX)
+}
+
 /// Typed IMEIs against the document's, and what the IMEIs on the page say by themselves.
 pub fn imeis(typed: &[String], read: &GdFields) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -24,8 +42,32 @@ pub fn imeis(typed: &[String], read: &GdFields) -> Vec<Finding> {
     } else {
         on_doc.join(", ")
     };
+    let nothing_read = read.imeis.is_empty() && read.invalid_imeis.is_empty();
     for t in typed {
         if on_doc.contains(&t.as_str()) {
+            continue;
+        }
+        // Nothing read at all: `imei_not_found` below says so; there is nothing to contradict.
+        if nothing_read {
+            continue;
+        }
+        // An IMEI on the page that could not be read as a valid one, yet is a few OCR slips
+        // from the typed number, neither confirms nor contradicts it.
+        if let Some(bad) = read
+            .invalid_imeis
+            .iter()
+            .find(|b| slips_from(t, b) <= MAX_SLIPS)
+        {
+            out.push(
+                finding(
+                    "imei_unconfirmed",
+                    Severity::High,
+                    40,
+                    format!("The IMEI typed at the kiosk, {t}, could not be confirmed: the GD copy's IMEI was read as {} and is not clear enough to compare. Please retake the photo flat, sharp and well lit, or an officer will compare it by eye.", bad.value),
+                    format!("কিয়স্কে দেওয়া আইএমইআই {t} নিশ্চিত করা যায়নি: জিডি কপির আইএমইআই {} হিসেবে পড়া গেছে, মেলানোর মতো স্পষ্ট নয়। কাগজটি সমান রেখে, স্পষ্ট ও ভালো আলোয় আবার ছবি তুলুন, নইলে একজন কর্মকর্তা নিজে মিলিয়ে দেখবেন।", bad.value),
+                )
+                .with_regions(vec![bad.region]),
+            );
             continue;
         }
         out.push(
@@ -44,9 +86,9 @@ pub fn imeis(typed: &[String], read: &GdFields) -> Vec<Finding> {
             "imei_not_found",
             Severity::High,
             40,
-            "No IMEI could be read on the GD copy; a person must compare it with the phone's IMEI."
+            "No IMEI could be read on the GD copy. Please retake the photo flat, sharp and well lit, or an officer will compare it with the phone's IMEI."
                 .into(),
-            "জিডি কপিতে কোনো আইএমইআই পড়া যায়নি; একজন কর্মকর্তাকে ফোনের আইএমইআই-এর সাথে মিলিয়ে দেখতে হবে।"
+            "জিডি কপিতে কোনো আইএমইআই পড়া যায়নি। কাগজটি সমান রেখে, স্পষ্ট ও ভালো আলোয় আবার ছবি তুলুন, নইলে একজন কর্মকর্তা ফোনের আইএমইআই-এর সাথে মিলিয়ে দেখবেন।"
                 .into(),
         ));
     }
@@ -284,6 +326,21 @@ mod tests {
         }
     }
 
+    /// A document whose only IMEI could not be read as a valid one: the value as read, then
+    /// the re-reads.
+    fn unreadable(readings: &[&str]) -> GdFields {
+        let mut d = doc(vec![]);
+        d.invalid_imeis.push(InvalidImei {
+            value: readings[0].into(),
+            region: Region::new(0, 0, 10, 10),
+            confidence: 0.5,
+            reason: "check digit".into(),
+            label: Some("IMEI".into()),
+            readings: readings[1..].iter().map(|r| (*r).to_owned()).collect(),
+        });
+        d
+    }
+
     fn codes(found: &[Finding]) -> Vec<&str> {
         found.iter().map(|f| f.code.as_str()).collect()
     }
@@ -329,7 +386,35 @@ mod tests {
                 "nothing read",
                 typed(&[A]),
                 doc(vec![]),
-                vec!["imei_mismatch", "imei_not_found"],
+                vec!["imei_not_found"],
+            ),
+            (
+                "typed one slip from an unreadable IMEI",
+                typed(&[A]),
+                unreadable(&["356938035643808"]),
+                vec!["imei_unconfirmed", "imei_invalid"],
+            ),
+            (
+                "typed three slips from a re-read, Bengali digits",
+                typed(&[A]),
+                unreadable(&["35693803", "৩৫৬৯৩৮০৩৫৬১৩৮"]),
+                vec!["imei_unconfirmed", "imei_invalid"],
+            ),
+            (
+                "typed far from an unreadable IMEI",
+                typed(&[C]),
+                unreadable(&["356938035643808", "35693803564381"]),
+                vec!["imei_mismatch", "imei_invalid"],
+            ),
+            (
+                "second typed IMEI beside an unreadable second slot",
+                typed(&[A, B]),
+                {
+                    let mut d = unreadable(&["3569380356438"]);
+                    d.imeis.push(imei(A, 0, None));
+                    d
+                },
+                vec!["imei_unconfirmed", "imei_invalid"],
             ),
             ("invalid read", typed(&[]), invalid, vec!["imei_invalid"]),
             (
