@@ -562,22 +562,31 @@ fn a_signature_read_as_a_short_word_is_still_a_signature() {
     let lines = ["বাংলাদেশ পুলিশ", "সাধারণ ডায়েরি", "জিডি নং ১২৩৪ তারিখ ১২/০৩/২০২৪"];
     let mut img = stamped_page(true, false);
     draw(&mut img, &mut r, Mark::Scribble(BLUE, (250, 1500)));
-    // Large print (75 px words), and OCR read the whole scribble as `wy` with middling
-    // confidence: a box no taller than the print, but far wider per letter.
-    let mut ocr = ocr_page(&lines);
-    for w in ocr.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
-        w.region.h = 75;
+    // Large print (75 px words), and OCR read the whole scribble as a short word with middling
+    // confidence: a box little taller than the print, but far wider per letter. (What OCR read
+    // off signatures on phone photos, the box scaled to this print size.)
+    let rows: [(&str, u32, u32, f32); 3] = [
+        ("wy", 300, 100, 0.55),
+        // Three letters and two combining marks.
+        ("স\u{9cd}প\u{9be})", 384, 98, 0.56),
+        ("ANV", 268, 86, 0.59),
+    ];
+    for (text, w, h, conf) in rows {
+        let mut ocr = ocr_page(&lines);
+        for w in ocr.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
+            w.region.h = 75;
+        }
+        ocr.lines.push(OcrLine::from_words(vec![OcrWord {
+            text: text.into(),
+            region: Region::new(240, 1450, w, h),
+            conf,
+        }]));
+        let rep = check_defaults(&img, &ocr);
+        assert!(
+            !rep.findings.iter().any(|f| f.code == "signature_missing"),
+            "{text}: {rep:#?}"
+        );
     }
-    ocr.lines.push(OcrLine::from_words(vec![OcrWord {
-        text: "wy".into(),
-        region: Region::new(240, 1450, 300, 100),
-        conf: 0.55,
-    }]));
-    let rep = check_defaults(&img, &ocr);
-    assert!(
-        !rep.findings.iter().any(|f| f.code == "signature_missing"),
-        "{rep:#?}"
-    );
 }
 
 #[test]

@@ -286,8 +286,15 @@ pub fn check(
         .iter()
         .flat_map(|l| &l.words)
         .filter(|w| {
-            // A scribble read as a few letters is also far wider per letter than print.
-            let chars = w.text.chars().count().max(1) as f32;
+            // A scribble read as a few letters is also far wider per letter than print. Letters
+            // are counted without their combining marks: a Bengali vowel sign or virama adds no
+            // width (`স্পা)` read off a signature is three letters, not five).
+            let chars = w
+                .text
+                .chars()
+                .filter(|&c| !unicode_normalization::char::is_combining_mark(c))
+                .count()
+                .max(1) as f32;
             w.conf >= cfg.sure_text_conf
                 || (w.conf >= cfg.min_text_conf
                     && (typical == 0.0
@@ -332,9 +339,10 @@ pub fn check(
     Ok(rep)
 }
 
-/// Widest a middling-confidence word may be per character, in text heights, to count as print
-/// (print runs about half a height per character; `wy` read off a zigzag signature ran 1.8).
-const MAX_PRINT_WIDTH_PER_CHAR: f32 = 1.2;
+/// Widest a middling-confidence word may be per letter (combining marks not counted), in text
+/// heights, to count as print: print runs about half a height per letter, a wide capital under
+/// one; OCR words read off signatures on tuning photos ran 1.2 (`ANV`) to 1.8 (`wy`).
+const MAX_PRINT_WIDTH_PER_CHAR: f32 = 1.0;
 
 /// Whether `a` is within a few of `label`'s heights of it (above, below or beside).
 fn near(a: &Region, label: &Region) -> bool {
