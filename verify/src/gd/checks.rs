@@ -43,6 +43,9 @@ pub fn imeis(typed: &[String], read: &GdFields) -> Vec<Finding> {
         on_doc.join(", ")
     };
     let nothing_read = read.imeis.is_empty() && read.invalid_imeis.is_empty();
+    // Invalid IMEIs a typed one may be (`imei_unconfirmed` shows the reading; no `imei_invalid`
+    // for them as well, which would count the one unclear number twice).
+    let mut unconfirmed: Vec<usize> = Vec::new();
     for t in typed {
         if on_doc.contains(&t.as_str()) {
             continue;
@@ -53,11 +56,13 @@ pub fn imeis(typed: &[String], read: &GdFields) -> Vec<Finding> {
         }
         // An IMEI on the page that could not be read as a valid one, yet is a few OCR slips
         // from the typed number, neither confirms nor contradicts it.
-        if let Some(bad) = read
+        if let Some((i, bad)) = read
             .invalid_imeis
             .iter()
-            .find(|b| slips_from(t, b) <= MAX_SLIPS)
+            .enumerate()
+            .find(|(_, b)| slips_from(t, b) <= MAX_SLIPS)
         {
+            unconfirmed.push(i);
             out.push(
                 finding(
                     "imei_unconfirmed",
@@ -92,7 +97,12 @@ pub fn imeis(typed: &[String], read: &GdFields) -> Vec<Finding> {
                 .into(),
         ));
     }
-    for bad in &read.invalid_imeis {
+    for (_, bad) in read
+        .invalid_imeis
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !unconfirmed.contains(i))
+    {
         out.push(
             finding(
                 "imei_invalid",
@@ -392,13 +402,13 @@ mod tests {
                 "typed one slip from an unreadable IMEI",
                 typed(&[A]),
                 unreadable(&["356938035643808"]),
-                vec!["imei_unconfirmed", "imei_invalid"],
+                vec!["imei_unconfirmed"],
             ),
             (
                 "typed three slips from a re-read, Bengali digits",
                 typed(&[A]),
                 unreadable(&["35693803", "৩৫৬৯৩৮০৩৫৬১৩৮"]),
-                vec!["imei_unconfirmed", "imei_invalid"],
+                vec!["imei_unconfirmed"],
             ),
             (
                 "typed far from an unreadable IMEI",
@@ -414,7 +424,7 @@ mod tests {
                     d.imeis.push(imei(A, 0, None));
                     d
                 },
-                vec!["imei_unconfirmed", "imei_invalid"],
+                vec!["imei_unconfirmed"],
             ),
             ("invalid read", typed(&[]), invalid, vec!["imei_invalid"]),
             (
