@@ -1,6 +1,8 @@
 //! Routing a GD copy: `approve` only when every typed IMEI is on the document, the structure
 //! is complete and no forensic finding is above the configured severity; otherwise the score
 //! decides between `review` and `reject`, and the explanation says why in Bengali and English.
+//! `reject` needs a contradiction (a typed IMEI that differs from a valid one on the page,
+//! tampering, a duplicate, …): what could only not be read or found sends a copy to review.
 
 use crate::report::{Explanation, Finding, Severity, Stage, StageRecord, Verdict};
 use crate::score::{self, Thresholds};
@@ -42,6 +44,42 @@ pub fn is_forensic(stage: Stage) -> bool {
     )
 }
 
+/// Findings that say something could not be read or found rather than that something is
+/// wrong: a phone photo too blurred to read piles them up (no IMEI, no GD number, no date, no
+/// thana), and such a copy goes to an officer with retake advice, never to `reject` on these
+/// alone.
+const ABSENCE: &[&str] = &[
+    "imei_not_found",
+    "imei_invalid",
+    "imei_unconfirmed",
+    "gd_number_missing",
+    "gd_date_missing",
+    "header_missing",
+    "thana_missing",
+    "thana_unknown",
+    "district_unknown",
+    "seal_missing",
+    "signature_missing",
+    "ocr_unreadable",
+    "photo_blurred",
+    "photo_too_dark",
+    "photo_glare",
+    "page_cut_off",
+    "page_too_small",
+    "exif_missing",
+    "exif_sparse",
+    "stage_timeout",
+    "stage_failed",
+];
+
+/// Whether `findings` hold a contradiction worth a `reject`: a finding of at least medium
+/// severity that is not one of [`ABSENCE`].
+fn contradicted(findings: &[Finding]) -> bool {
+    findings
+        .iter()
+        .any(|f| f.severity >= Severity::Medium && !ABSENCE.contains(&f.code.as_str()))
+}
+
 /// One reason that blocks `approve`.
 struct Reason {
     en: String,
@@ -56,7 +94,10 @@ pub fn route(
     facts: &Facts,
     cfg: &RouteConfig,
 ) -> (Verdict, Explanation) {
-    let by_score = score::route(risk, findings, stages, &cfg.thresholds);
+    let mut by_score = score::route(risk, findings, stages, &cfg.thresholds);
+    if by_score == Verdict::Reject && !contradicted(findings) {
+        by_score = Verdict::Review;
+    }
     let mut reasons = Vec::new();
     if facts.typed == 0 {
         reasons.push(Reason {
@@ -218,6 +259,39 @@ mod tests {
                 vec![f("imei_mismatch", Stage::Fields, Severity::Critical, 70)],
                 &one_missing,
                 Verdict::Reject,
+            ),
+            (
+                "an unreadable photo goes to review, however many fields are missing",
+                vec![
+                    f("imei_not_found", Stage::Fields, Severity::High, 40),
+                    f("gd_number_missing", Stage::Fields, Severity::Medium, 20),
+                    f("gd_date_missing", Stage::Fields, Severity::Medium, 15),
+                    f("thana_unknown", Stage::Structure, Severity::Medium, 20),
+                    f("exif_missing", Stage::Metadata, Severity::Low, 5),
+                ],
+                &one_missing,
+                Verdict::Review,
+            ),
+            (
+                "a contradiction among missing fields still rejects",
+                vec![
+                    f("field_tampered", Stage::Fields, Severity::High, 45),
+                    f("seal_missing", Stage::Structure, Severity::Medium, 20),
+                    f("gd_date_missing", Stage::Fields, Severity::Medium, 15),
+                ],
+                &both,
+                Verdict::Reject,
+            ),
+            (
+                "a low forensic hint is no contradiction",
+                vec![
+                    f("ela", Stage::Ela, Severity::Low, 8),
+                    f("imei_not_found", Stage::Fields, Severity::High, 40),
+                    f("header_missing", Stage::Structure, Severity::Medium, 20),
+                    f("seal_missing", Stage::Structure, Severity::Medium, 20),
+                ],
+                &one_missing,
+                Verdict::Review,
             ),
             (
                 "nothing typed goes to review",
