@@ -533,6 +533,44 @@ fn regions_map_between_page_and_input() {
 }
 
 #[test]
+fn a_page_box_resampled_from_the_input_holds_what_the_page_holds() {
+    let (img, _) = photo(&page(51), GOOD);
+    let cap = run(&img);
+    let (cx, cy) = red_centroid(&cap.page).expect("mark on the page");
+    let r = Region::new(cx as u32 - 40, cy as u32 - 40, 80, 80);
+    // (scale, size wanted): the box at the scale, the mark at its centre, scaled alike.
+    for scale in [1.0f32, 2.5, 3.0] {
+        let crop = cap.resample_from_input(&img, r, scale);
+        let side = (80.0 * scale).round() as u32;
+        assert_eq!(crop.dimensions(), (side, side), "scale {scale}");
+        let (mx, my) = red_centroid(&crop).expect("mark in the crop");
+        let want = 40.0 * f64::from(scale);
+        assert!(
+            (mx - want).abs() <= 1.5 * f64::from(scale)
+                && (my - want).abs() <= 1.5 * f64::from(scale),
+            "scale {scale}: mark at {mx:.1},{my:.1}, wanted {want:.1}"
+        );
+    }
+    // Off the page or empty: an empty image, no panic.
+    let (w, h) = cap.page.dimensions();
+    assert_eq!(
+        cap.resample_from_input(&img, Region::new(w + 5, 0, 10, 10), 2.0)
+            .dimensions(),
+        (0, 0)
+    );
+    assert_eq!(
+        cap.resample_from_input(&img, Region::new(10, 10, 0, 0), 2.0)
+            .dimensions(),
+        (0, 0)
+    );
+    assert_eq!(
+        cap.resample_from_input(&RgbImage::new(0, 0), Region::new(0, 0, w, h), 2.0)
+            .dimensions(),
+        (0, 0)
+    );
+}
+
+#[test]
 fn degenerate_inputs_never_panic() {
     let noise = {
         let mut rng = Rng(7);

@@ -535,7 +535,7 @@ fn plain_crop(ink: &GrayImage, seg: &Segment, target: f32) -> LineCrop {
 
 /// Whether `text` holds 15 digits (ASCII or Bengali, spaces and dashes between groups allowed)
 /// forming a valid IMEI, or 16 forming an IMEISV.
-fn holds_valid_imei(text: &str) -> bool {
+pub(crate) fn holds_valid_imei(text: &str) -> bool {
     text.split(|c: char| !(crate::imei::digit_value(c).is_some() || matches!(c, ' ' | '-')))
         .any(|chunk| {
             let digits: String = chunk
