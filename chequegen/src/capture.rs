@@ -26,23 +26,11 @@ pub(crate) fn encode(img: &RgbImage, jpeg_q: Option<u8>) -> Result<Vec<u8>, Erro
     Ok(out)
 }
 
-/// A cheap per-pixel hash to noise, roughly N(0, 1).
-fn gauss(seed: u64, x: u32, y: u32) -> f32 {
-    let mut z = seed ^ (u64::from(y) << 32 | u64::from(x));
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-    z ^= z >> 31;
-    let s: f32 = (0..4)
-        .map(|i| ((z >> (16 * i)) & 0xffff) as f32 / 65535.0)
-        .sum();
-    (s - 2.0) * 1.732
-}
-
 fn add_noise(img: &mut RgbImage, seed: u64, sigma: f32) {
     let w = img.width() as usize;
     img.par_chunks_mut(w * 3).enumerate().for_each(|(y, row)| {
         for x in 0..w {
-            let n = gauss(seed, x as u32, y as u32) * sigma;
+            let n = gdgen::rendition::gauss(seed, x as u32, y as u32, 0) * sigma;
             for c in 0..3 {
                 let v = f32::from(row[x * 3 + c]) + n;
                 row[x * 3 + c] = v.clamp(0.0, 255.0) as u8;

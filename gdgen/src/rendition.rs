@@ -16,9 +16,10 @@ pub struct Rendered {
     pub corners: [(f32, f32); 4],
 }
 
-/// A cheap per-pixel hash to noise: roughly N(0, 1).
+/// A cheap per-pixel hash to noise: roughly N(0, 1), per `seed`, pixel and channel `c` (the
+/// cheque generator draws its sensor noise from it too).
 #[inline]
-fn gauss(seed: u64, x: u32, y: u32, c: u32) -> f32 {
+pub fn gauss(seed: u64, x: u32, y: u32, c: u32) -> f32 {
     let mut z = seed ^ (u64::from(y) << 32 | u64::from(x)) ^ (u64::from(c) << 61);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
